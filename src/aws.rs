@@ -1,0 +1,391 @@
+//! AWS credentials, region and clients.
+//!
+//! The token path runs before every kubectl command, so plain keys (environment, or static
+//! keys in the shared credentials file) are read directly; only what needs it (assume-role
+//! profiles, SSO, credential_process, web identity, containers, instance metadata) goes
+//! through `aws-config`'s full provider chain. Region never comes from instance metadata.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_config::profile::ProfileSet;
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
+use aws_types::region::Region;
+
+use crate::sts::Variant;
+
+/// Settings shared by every command that talks to AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsArgs {
+    /// `--profile`; when absent `AWS_PROFILE` / `AWS_DEFAULT_PROFILE` apply.
+    pub profile: Option<String>,
+    /// `--region`; when absent `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's region.
+    pub region: Option<String>,
+}
+
+fn env_nonempty(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_bool(key: &str) -> Option<bool> {
+    env_nonempty(key).map(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// The profile in use: `--profile`, then `AWS_PROFILE`, then `AWS_DEFAULT_PROFILE`.
+pub fn profile_name(explicit: Option<&str>) -> Option<String> {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| env_nonempty("AWS_PROFILE"))
+        .or_else(|| env_nonempty("AWS_DEFAULT_PROFILE"))
+}
+
+/// Paths of the shared config and credentials files.
+pub fn config_file() -> PathBuf {
+    env_nonempty("AWS_CONFIG_FILE")
+        .map(|p| crate::fsutil::expand_tilde(&p))
+        .unwrap_or_else(|| home().join(".aws").join("config"))
+}
+
+pub fn credentials_file() -> PathBuf {
+    env_nonempty("AWS_SHARED_CREDENTIALS_FILE")
+        .map(|p| crate::fsutil::expand_tilde(&p))
+        .unwrap_or_else(|| home().join(".aws").join("credentials"))
+}
+
+pub fn home() -> PathBuf {
+    dirs::home_dir().unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Environment keys, used unless a profile was chosen explicitly with `--profile`
+/// (as the AWS CLI does).
+pub fn env_credentials(explicit_profile: bool) -> Option<Credentials> {
+    if explicit_profile {
+        return None;
+    }
+    let ak = env_nonempty("AWS_ACCESS_KEY_ID")?;
+    let sk = env_nonempty("AWS_SECRET_ACCESS_KEY")?;
+    let token = env_nonempty("AWS_SESSION_TOKEN").or_else(|| env_nonempty("AWS_SECURITY_TOKEN"));
+    Some(Credentials::new(ak, sk, token, None, "Environment"))
+}
+
+/// Runs a future that touches no I/O driver to completion (profile parsing is synchronous
+/// inside `aws-config`), without building a runtime.
+fn block_on_ready<F: std::future::Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// The parsed shared config and credentials files, loaded at most once per process.
+pub struct Profiles {
+    set: Option<ProfileSet>,
+    name: String,
+}
+
+impl Profiles {
+    pub fn load(profile: Option<&str>) -> Result<Self> {
+        let name = profile.unwrap_or("default").to_owned();
+        let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+        let set = block_on_ready(aws_config::profile::load(
+            &aws_types::os_shim_internal::Fs::real(),
+            &aws_types::os_shim_internal::Env::real(),
+            &files,
+            Some(name.clone().into()),
+        ));
+        let set = match set {
+            Ok(s) => Some(s),
+            Err(e) => {
+                return Err(anyhow!(
+                    "cannot read the AWS config ({}) or credentials ({}) file: {}",
+                    config_file().display(),
+                    credentials_file().display(),
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                ))
+            }
+        };
+        Ok(Self { set, name })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn exists(&self) -> bool {
+        self.set
+            .as_ref()
+            .is_some_and(|s| s.get_profile(&self.name).is_some())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.set
+            .as_ref()?
+            .get_profile(&self.name)?
+            .get(key)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// Static keys, when the profile has them and nothing that takes precedence over them.
+    pub fn static_credentials(&self) -> Option<Credentials> {
+        const CHAIN_KEYS: &[&str] = &[
+            "role_arn",
+            "credential_process",
+            "sso_session",
+            "sso_start_url",
+            "sso_account_id",
+            "web_identity_token_file",
+            "credential_source",
+            "login_session",
+        ];
+        if CHAIN_KEYS.iter().any(|k| self.get(k).is_some()) {
+            return None;
+        }
+        let ak = self.get("aws_access_key_id")?;
+        let sk = self.get("aws_secret_access_key")?;
+        let token = self.get("aws_session_token").map(str::to_owned);
+        Some(Credentials::new(
+            ak,
+            sk,
+            token,
+            None,
+            "SharedCredentialsFile",
+        ))
+    }
+}
+
+/// Region and endpoint variant for one command.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub region: String,
+    pub variant: Variant,
+}
+
+/// `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's region; never IMDS.
+pub fn resolve_target(args: &AwsArgs, profiles: &mut Option<Profiles>) -> Result<Target> {
+    let explicit = args
+        .region
+        .clone()
+        .or_else(|| env_nonempty("AWS_REGION"))
+        .or_else(|| env_nonempty("AWS_DEFAULT_REGION"));
+    let need_profile = explicit.is_none()
+        || env_nonempty("AWS_USE_FIPS_ENDPOINT").is_none()
+        || env_nonempty("AWS_USE_DUALSTACK_ENDPOINT").is_none();
+    if need_profile && profiles.is_none() {
+        *profiles = Some(Profiles::load(
+            profile_name(args.profile.as_deref()).as_deref(),
+        )?);
+    }
+    let p = profiles.as_ref();
+    let region = match explicit {
+        Some(r) => r,
+        None => match p.and_then(|p| p.get("region")) {
+            Some(r) => r.to_owned(),
+            None => bail!(
+                "no AWS region: pass --region, set AWS_REGION, or set `region` for profile {:?} in {}",
+                p.map_or("default", |p| p.name()),
+                config_file().display()
+            ),
+        },
+    };
+    crate::sts::validate_region(&region)?;
+    let flag = |env: &str, key: &str| {
+        env_bool(env)
+            .or_else(|| {
+                p.and_then(|p| p.get(key))
+                    .map(|v| v.eq_ignore_ascii_case("true"))
+            })
+            .unwrap_or(false)
+    };
+    Ok(Target {
+        region,
+        variant: Variant {
+            fips: flag("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+            dual_stack: flag("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
+        },
+    })
+}
+
+/// A current-thread runtime for the calls that need the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Instance metadata that gives up quickly: a black-holed metadata address must not turn
+/// "no credentials" into a multi-second hang.
+fn fast_imds() -> aws_config::imds::Client {
+    aws_config::imds::Client::builder()
+        .connect_timeout(Duration::from_millis(300))
+        .read_timeout(Duration::from_millis(700))
+        .operation_timeout(Duration::from_millis(1200))
+        .max_attempts(1)
+        .build()
+}
+
+/// Resolves base credentials: environment keys, static profile keys, then the full chain.
+pub fn base_credentials(
+    args: &AwsArgs,
+    target: &Target,
+    profiles: &mut Option<Profiles>,
+    rt: &mut Option<tokio::runtime::Runtime>,
+) -> Result<Credentials> {
+    if let Some(c) = env_credentials(args.profile.is_some()) {
+        return Ok(c);
+    }
+    let name = profile_name(args.profile.as_deref());
+    if profiles.is_none() {
+        *profiles = Some(Profiles::load(name.as_deref())?);
+    }
+    let p = profiles.as_ref().expect("loaded above");
+    if let Some(c) = p.static_credentials() {
+        return Ok(c);
+    }
+    if name.is_some() && !p.exists() {
+        bail!(
+            "AWS profile {:?} not found in {} or {}",
+            p.name(),
+            config_file().display(),
+            credentials_file().display()
+        );
+    }
+    let rt = get_runtime(rt)?;
+    let region = Region::new(target.region.clone());
+    let profile_display = p.name().to_owned();
+    rt.block_on(async {
+        let provider: Box<dyn ProvideCredentials> = match args.profile.as_deref() {
+            Some(explicit) => Box::new(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .configure(
+                        &aws_config::provider_config::ProviderConfig::default()
+                            .with_region(Some(region.clone())),
+                    )
+                    .profile_name(explicit)
+                    .build(),
+            ),
+            None => Box::new(
+                aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                    .region(region.clone())
+                    .imds_client(fast_imds())
+                    .build()
+                    .await,
+            ),
+        };
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| explain_credentials_error(&e, &profile_display))
+    })
+}
+
+pub fn get_runtime(rt: &mut Option<tokio::runtime::Runtime>) -> Result<&tokio::runtime::Runtime> {
+    if rt.is_none() {
+        *rt = Some(runtime()?);
+    }
+    Ok(rt.as_ref().expect("set above"))
+}
+
+/// One line a user can act on. Never includes secrets (the SDK's errors do not carry keys).
+fn explain_credentials_error(e: &CredentialsError, profile: &str) -> anyhow::Error {
+    let detail = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("sso")
+        && (lower.contains("expired") || lower.contains("refresh") || lower.contains("token"))
+    {
+        return anyhow!(
+            "the SSO session for AWS profile {profile:?} has expired or is missing: run `aws sso login --profile {profile}` ({})",
+            one_line(&detail)
+        );
+    }
+    match e {
+        CredentialsError::CredentialsNotLoaded(_) => anyhow!(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `aws sso login`",
+            config_file().display(),
+            credentials_file().display()
+        ),
+        _ => anyhow!(
+            "cannot load AWS credentials for profile {profile:?}: {}",
+            one_line(&detail)
+        ),
+    }
+}
+
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, unless
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
+pub fn endpoint_override(service_env: &str) -> Option<String> {
+    if env_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") == Some(true) {
+        return None;
+    }
+    env_nonempty(&format!("AWS_ENDPOINT_URL_{service_env}"))
+        .or_else(|| env_nonempty("AWS_ENDPOINT_URL"))
+}
+
+/// Credentials of an assumed role.
+pub struct RoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub external_id: Option<&'a str>,
+}
+
+/// STS AssumeRole with `base` credentials; honours endpoint overrides (unlike the token host).
+pub fn assume_role(
+    rt: &tokio::runtime::Runtime,
+    base: Credentials,
+    target: &Target,
+    req: &RoleRequest<'_>,
+) -> Result<Credentials> {
+    let mut b = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(target.region.clone()))
+        .credentials_provider(base)
+        .use_fips(target.variant.fips)
+        .use_dual_stack(target.variant.dual_stack);
+    if let Some(url) = endpoint_override("STS") {
+        b = b.endpoint_url(url);
+    }
+    let client = aws_sdk_sts::Client::from_conf(b.build());
+    let out = rt
+        .block_on(
+            client
+                .assume_role()
+                .role_arn(req.role_arn)
+                .role_session_name(req.session_name)
+                .set_external_id(req.external_id.map(str::to_owned))
+                .send(),
+        )
+        .map_err(|e| {
+            anyhow!(
+                "cannot assume role {}: {}",
+                req.role_arn,
+                one_line(&aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+            )
+        })?;
+    let c = out.credentials.ok_or_else(|| {
+        anyhow!(
+            "STS AssumeRole for {} returned no credentials",
+            req.role_arn
+        )
+    })?;
+    let expiry = SystemTime::try_from(c.expiration).ok();
+    Ok(Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        expiry,
+        "AssumeRole",
+    ))
+}

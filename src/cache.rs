@@ -1,0 +1,480 @@
+//! On-disk cache of ExecCredentials and assumed-role credentials.
+//!
+//! Layout: `$KCTX_CACHE_DIR`, else `$KUBECACHEDIR/kctx`, else `~/.kube/cache/kctx`; the
+//! directory is 0700 and every file 0600 from creation. Entries are JSON files named by the
+//! SHA-256 of their key (see [`KeyBuilder`]); writes are atomic (temp file + rename). A
+//! `<hash>.lock` file, held with an advisory lock, makes concurrent cold calls single-flight.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::exec_credential::{parse_rfc3339, Status};
+
+/// A cached token is served only while more than this remains before its expirationTimestamp.
+pub const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+/// Assumed-role credentials are reused until this long before they expire.
+pub const ROLE_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How long a cold call waits for another process minting the same entry.
+pub const SINGLE_FLIGHT_WAIT: Duration = Duration::from_secs(10);
+const FORMAT: u32 = 1;
+
+/// The cache directory (not created until something is written).
+pub fn dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("KCTX_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("KUBECACHEDIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("kctx");
+    }
+    crate::aws::home().join(".kube").join("cache").join("kctx")
+}
+
+/// Builds a cache key: everything that can change who signs or what is signed.
+///
+/// Callers add, in order, each input with a label. Secret inputs go through
+/// [`KeyBuilder::secret`], which hashes them before they join the key, and the key itself is
+/// only ever written as its SHA-256, so no secret reaches the disk.
+#[derive(Default)]
+pub struct KeyBuilder {
+    hasher: Sha256,
+}
+
+impl KeyBuilder {
+    pub fn new(kind: &str) -> Self {
+        let mut k = Self::default();
+        k.part("kctx-cache-format", &FORMAT.to_string());
+        k.part("kind", kind);
+        k
+    }
+
+    /// A labelled plain part.
+    pub fn part(&mut self, label: &str, value: &str) -> &mut Self {
+        // length-prefixed so that no two different part lists hash alike
+        for s in [label, value] {
+            self.hasher.update((s.len() as u64).to_le_bytes());
+            self.hasher.update(s.as_bytes());
+        }
+        self
+    }
+
+    pub fn opt(&mut self, label: &str, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(v) => self.part(label, v),
+            None => self.part(label, "\u{0}none"),
+        }
+    }
+
+    /// A secret part: only its hash joins the key.
+    pub fn secret(&mut self, label: &str, value: Option<&str>) -> &mut Self {
+        let h = value.map(|v| hex(&Sha256::digest(v.as_bytes())));
+        self.opt(label, h.as_deref())
+    }
+
+    /// Identity of a file (path, size, modification time, inode) — changes when it is edited.
+    pub fn file(&mut self, label: &str, path: &Path) -> &mut Self {
+        let id = match fs::metadata(path) {
+            Ok(m) => format!(
+                "{}|{}|{}.{}|{}",
+                path.display(),
+                m.len(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ino()
+            ),
+            Err(_) => format!("{}|absent", path.display()),
+        };
+        self.part(label, &id)
+    }
+
+    /// Identity of every file in a directory (e.g. the SSO token cache).
+    pub fn dir_files(&mut self, label: &str, dir: &Path) -> &mut Self {
+        let mut names: Vec<PathBuf> = match fs::read_dir(dir) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        self.part(label, &names.len().to_string());
+        for p in &names {
+            self.file(label, p);
+        }
+        self
+    }
+
+    pub fn finish(&self) -> String {
+        hex(&self.hasher.clone().finalize())
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(HEX[(x >> 4) as usize] as char);
+        s.push(HEX[(x & 15) as usize] as char);
+    }
+    s
+}
+
+/// What `kctx cache list` shows of an entry; never a secret.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub cluster: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Payload {
+    Token {
+        status: Status,
+    },
+    Role {
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: String,
+        expiration: String,
+    },
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Entry {
+    pub kctx_cache: u32,
+    pub summary: Summary,
+    #[serde(flatten)]
+    pub payload: Payload,
+}
+
+impl Entry {
+    pub fn expires(&self) -> Option<SystemTime> {
+        match &self.payload {
+            Payload::Token { status } => parse_rfc3339(&status.expiration_timestamp),
+            Payload::Role { expiration, .. } => parse_rfc3339(expiration),
+        }
+    }
+}
+
+/// The X-Amz-Date inside a token, decoded from the token itself (not trusted from metadata).
+pub fn token_signed_at(token: &str) -> Option<SystemTime> {
+    use base64::Engine;
+    let b64 = token.strip_prefix(crate::sts::TOKEN_PREFIX)?;
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(b64)
+        .ok()?;
+    let url = std::str::from_utf8(&url).ok()?;
+    let date = url
+        .split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix("X-Amz-Date="))?;
+    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    let t = time::PrimitiveDateTime::parse(date, &fmt).ok()?;
+    Some(t.assume_utc().into())
+}
+
+/// Whether a cached token may be served at `now`: more than the margin left before its
+/// expirationTimestamp, and its X-Amz-Date neither in the future (clock moved back) nor older
+/// than EKS's 15 minutes (clock moved forward).
+pub fn token_fresh(status: &Status, now: SystemTime, margin: Duration) -> bool {
+    let Some(exp) = parse_rfc3339(&status.expiration_timestamp) else {
+        return false;
+    };
+    let Some(signed) = token_signed_at(&status.token) else {
+        return false;
+    };
+    let skew = Duration::from_secs(5);
+    if signed > now + skew {
+        return false;
+    }
+    let age = now.duration_since(signed).unwrap_or_default();
+    age + margin < crate::sts::EKS_ACCEPT_WINDOW && now + margin < exp
+}
+
+pub struct Cache {
+    dir: PathBuf,
+    warned: std::cell::Cell<bool>,
+}
+
+impl Cache {
+    pub fn new(dir: PathBuf) -> Self {
+        Self {
+            dir,
+            warned: std::cell::Cell::new(false),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn entry_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// Reads an entry; anything unreadable, corrupt or foreign is a miss.
+    pub fn get(&self, key: &str) -> Option<Entry> {
+        let data = fs::read(self.entry_path(key)).ok()?;
+        let e: Entry = serde_json::from_slice(&data).ok()?;
+        (e.kctx_cache == FORMAT).then_some(e)
+    }
+
+    pub fn get_token(&self, key: &str, now: SystemTime) -> Option<Status> {
+        match self.get(key)?.payload {
+            Payload::Token { status } if token_fresh(&status, now, TOKEN_MARGIN) => Some(status),
+            _ => None,
+        }
+    }
+
+    pub fn get_role(
+        &self,
+        key: &str,
+        now: SystemTime,
+    ) -> Option<aws_credential_types::Credentials> {
+        match self.get(key)?.payload {
+            Payload::Role {
+                access_key_id,
+                secret_access_key,
+                session_token,
+                expiration,
+            } => {
+                let exp = parse_rfc3339(&expiration)?;
+                (now + ROLE_MARGIN < exp).then(|| {
+                    aws_credential_types::Credentials::new(
+                        access_key_id,
+                        secret_access_key,
+                        Some(session_token),
+                        Some(exp),
+                        "kctx-cache",
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+
+    fn ensure_dir(&self) -> std::io::Result<()> {
+        crate::fsutil::create_dir_all_mode(&self.dir, 0o700)
+    }
+
+    /// Stores an entry atomically (0600 temp file, then rename). Failure degrades to a single
+    /// warning on stderr: the cache is an optimisation, never a reason to fail.
+    pub fn put(&self, key: &str, entry: &Entry) {
+        if let Err(e) = self.try_put(key, entry) {
+            self.warn(&e);
+        }
+    }
+
+    fn try_put(&self, key: &str, entry: &Entry) -> Result<()> {
+        self.ensure_dir()
+            .with_context(|| format!("cannot create cache directory {}", self.dir.display()))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".entry.")
+            .tempfile_in(&self.dir) // created 0600 by tempfile
+            .with_context(|| format!("cannot write to cache directory {}", self.dir.display()))?;
+        serde_json::to_writer(&mut tmp, entry)?;
+        tmp.flush()?;
+        tmp.persist(self.entry_path(key))
+            .map_err(|e| e.error)
+            .with_context(|| format!("cannot write to cache directory {}", self.dir.display()))?;
+        Ok(())
+    }
+
+    fn warn(&self, e: &anyhow::Error) {
+        if !self.warned.replace(true) {
+            eprintln!("kctx: warning: cache disabled for this call: {e:#}");
+        }
+    }
+
+    /// Single flight: an exclusive advisory lock on `<key>.lock`, waited for up to `wait`.
+    /// `None` when the wait ran out or locking is impossible; the caller then mints on its own.
+    pub fn lock(&self, key: &str, wait: Duration) -> Option<File> {
+        if let Err(e) = self.ensure_dir() {
+            self.warn(&anyhow::Error::from(e).context(format!(
+                "cannot create cache directory {}",
+                self.dir.display()
+            )));
+            return None;
+        }
+        let path = self.dir.join(format!("{key}.lock"));
+        let f = match OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                self.warn(&anyhow::Error::from(e).context(format!(
+                    "cannot write to cache directory {}",
+                    self.dir.display()
+                )));
+                return None;
+            }
+        };
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(2);
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Some(f),
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_millis(25));
+                }
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// All entries with their file names (for `kctx cache list`).
+    pub fn entries(&self) -> Vec<(String, Option<Entry>)> {
+        let mut out = Vec::new();
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return out;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(key) = name.strip_suffix(".json") {
+                out.push((key.to_owned(), self.get(key)));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Removes an entry and its lock file.
+    pub fn remove(&self, key: &str) -> std::io::Result<()> {
+        let _ = fs::remove_file(self.dir.join(format!("{key}.lock")));
+        match fs::remove_file(self.entry_path(key)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_credential_types::Credentials;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn status_at(signed: SystemTime) -> Status {
+        let creds = Credentials::new("AKID", "SECRET", None, None, "t");
+        let tok = crate::sts::token(
+            &creds,
+            "us-east-1",
+            "sts.us-east-1.amazonaws.com",
+            "c",
+            signed,
+        )
+        .unwrap();
+        Status {
+            expiration_timestamp: crate::exec_credential::rfc3339(
+                signed + crate::sts::TOKEN_LIFETIME,
+            ),
+            token: tok,
+        }
+    }
+
+    #[test]
+    fn freshness_follows_expiry_margin_and_clock() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let st = status_at(t0);
+        assert_eq!(token_signed_at(&st.token), Some(t0));
+        assert!(token_fresh(&st, t0, TOKEN_MARGIN));
+        assert!(token_fresh(
+            &st,
+            t0 + Duration::from_secs(12 * 60),
+            TOKEN_MARGIN
+        ));
+        // under 60 s left of the 14 minutes: refreshed
+        assert!(!token_fresh(
+            &st,
+            t0 + Duration::from_secs(13 * 60 + 1),
+            TOKEN_MARGIN
+        ));
+        assert!(!token_fresh(
+            &st,
+            t0 + Duration::from_secs(20 * 60),
+            TOKEN_MARGIN
+        ));
+        // clock moved back by an hour: the entry was signed "in the future"
+        assert!(!token_fresh(
+            &st,
+            t0 - Duration::from_secs(3600),
+            TOKEN_MARGIN
+        ));
+        // an expirationTimestamp stretched beyond EKS's window is not trusted
+        let mut forged = st.clone();
+        forged.expiration_timestamp =
+            crate::exec_credential::rfc3339(t0 + Duration::from_secs(3600));
+        assert!(!token_fresh(
+            &forged,
+            t0 + Duration::from_secs(15 * 60),
+            TOKEN_MARGIN
+        ));
+    }
+
+    #[test]
+    fn keys_differ_by_every_part_and_hide_secrets() {
+        let a = KeyBuilder::new("token").part("cluster", "a").finish();
+        let b = KeyBuilder::new("token").part("cluster", "b").finish();
+        assert_ne!(a, b);
+        // length prefixing: ("ab","c") != ("a","bc")
+        let x = KeyBuilder::new("t").part("ab", "c").finish();
+        let y = KeyBuilder::new("t").part("a", "bc").finish();
+        assert_ne!(x, y);
+        let s1 = KeyBuilder::new("t").secret("sk", Some("one")).finish();
+        let s2 = KeyBuilder::new("t").secret("sk", Some("two")).finish();
+        assert_ne!(s1, s2);
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn corrupt_entries_are_misses_and_files_are_private() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path().join("cache"));
+        let key = KeyBuilder::new("token").finish();
+        assert!(c.get(&key).is_none());
+        let t0 = SystemTime::now();
+        let entry = Entry {
+            kctx_cache: FORMAT,
+            summary: Summary::default(),
+            payload: Payload::Token {
+                status: status_at(t0),
+            },
+        };
+        c.put(&key, &entry);
+        assert!(c.get_token(&key, t0).is_some());
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(c.dir()), 0o700);
+        assert_eq!(mode(&c.entry_path(&key)), 0o600);
+        for junk in [
+            &b""[..],
+            b"{",
+            b"{\"kctx_cache\":99}",
+            b"\xff\xfe",
+            b"[1,2,3]",
+        ] {
+            fs::write(c.entry_path(&key), junk).unwrap();
+            assert!(c.get_token(&key, t0).is_none());
+        }
+        let lock = c.lock(&key, Duration::from_millis(1)).unwrap();
+        assert_eq!(
+            mode(&d.path().join("cache").join(format!("{key}.lock"))),
+            0o600
+        );
+        assert!(
+            c.lock(&key, Duration::from_millis(20)).is_none(),
+            "second lock must wait"
+        );
+        drop(lock);
+        assert!(c.lock(&key, Duration::from_millis(20)).is_some());
+    }
+}

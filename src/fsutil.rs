@@ -1,0 +1,196 @@
+//! Careful file writes: atomic replacement, client-go compatible lock files, private modes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// `~` and `~/…` expanded to the home directory.
+pub fn expand_tilde(p: &str) -> PathBuf {
+    if p == "~" {
+        return crate::aws::home();
+    }
+    if let Some(rest) = p.strip_prefix("~/") {
+        return crate::aws::home().join(rest);
+    }
+    PathBuf::from(p)
+}
+
+/// Follows a chain of symlinks to the file that is really written (which may not exist yet),
+/// so that replacing it keeps the link a link.
+pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let target = fs::read_link(&p)
+                    .with_context(|| format!("cannot read symlink {}", p.display()))?;
+                p = if target.is_absolute() {
+                    target
+                } else {
+                    p.parent().unwrap_or(Path::new(".")).join(target)
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    bail!("too many levels of symbolic links at {}", path.display())
+}
+
+/// Creates `dir` and its parents with mode `mode` (existing directories are left alone).
+pub fn create_dir_all_mode(dir: &Path, mode: u32) -> io::Result<()> {
+    fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
+}
+
+/// Atomically replaces `path` with `data`: a temp file in the same directory, fsync, rename,
+/// fsync of the directory. A reader (or a crash) sees the old or the new file, never a mix.
+/// A symlinked path stays a symlink (its target is replaced). An existing file keeps its
+/// mode; a new one gets `new_mode`. Missing directories are created (0700 when `private`).
+pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
+    let target = resolve_symlinks(path)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.exists() {
+        create_dir_all_mode(&dir, 0o755)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let mode = match fs::metadata(&target) {
+        Ok(m) => m.permissions().mode() & 0o7777,
+        Err(_) => new_mode,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(
+            ".{}.",
+            target
+                .file_name()
+                .map_or("kctx".into(), |n| n.to_string_lossy())
+        ))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot write in directory {}", dir.display()))?;
+    // Permissions::from_mode is filtered by the umask at creation; set it exactly.
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the mode of a temp file in {}", dir.display()))?;
+    tmp.write_all(data)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write a temp file in {}", dir.display()))?;
+    tmp.persist(&target)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace {}", target.display()))?;
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// A client-go style lock: `<file>.lock` created with O_CREAT|O_EXCL, removed on drop.
+#[derive(Debug)]
+pub struct LockFile {
+    path: PathBuf,
+}
+
+impl LockFile {
+    /// Takes the lock for `file`, retrying for up to `wait`, then fails naming the lock file.
+    pub fn acquire(file: &Path, wait: Duration) -> Result<Self> {
+        let mut name = file.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                create_dir_all_mode(dir, 0o755)
+                    .with_context(|| format!("cannot create directory {}", dir.display()))?;
+            }
+        }
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(2);
+        loop {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+            {
+                Ok(_) => return Ok(Self { path }),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if start.elapsed() >= wait {
+                        bail!(
+                            "{} is locked by another process (lock file {} exists); \
+                             if no kubectl/kctx is running, remove the lock file",
+                            file.display(),
+                            path.display()
+                        );
+                    }
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("cannot create lock file {}", path.display()))
+                }
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_keeps_symlink_and_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let real = d.path().join("real");
+        fs::write(&real, "old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = d.path().join("link");
+        std::os::unix::fs::symlink("real", &link).unwrap();
+        write_atomic(&link, b"new", 0o600).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(
+            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+        let fresh = d.path().join("sub/dir/fresh");
+        write_atomic(&fresh, b"x", 0o600).unwrap();
+        assert_eq!(
+            fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 3, "no temp files left behind");
+    }
+
+    #[test]
+    fn lock_is_exclusive_and_released() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("config");
+        let l = LockFile::acquire(&f, Duration::from_millis(10)).unwrap();
+        assert!(l.path().exists());
+        let err = LockFile::acquire(&f, Duration::from_millis(30)).unwrap_err();
+        assert!(err.to_string().contains("config.lock"), "{err}");
+        drop(l);
+        assert!(!d.path().join("config.lock").exists());
+        LockFile::acquire(&f, Duration::from_millis(10)).unwrap();
+    }
+}

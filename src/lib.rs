@@ -1,0 +1,11 @@
+//! kctx: an EKS exec credential plugin and a kubeconfig manager.
+//!
+//! The binary (`src/main.rs`) is a thin shell over these modules.
+
+pub mod aws;
+pub mod cache;
+pub mod cli;
+pub mod cmd;
+pub mod exec_credential;
+pub mod fsutil;
+pub mod sts;
