@@ -108,7 +108,7 @@ impl Profiles {
                     "cannot read the AWS config ({}) or credentials ({}) file: {}",
                     config_file().display(),
                     credentials_file().display(),
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    error_chain(&e)
                 ))
             }
         };
@@ -261,6 +261,16 @@ pub fn base_credentials(
     let rt = get_runtime(rt)?;
     let region = Region::new(target.region.clone());
     let profile_display = p.name().to_owned();
+    // Without a profile, web identity or container settings, the chain's last resort is
+    // instance metadata; its failure then just means "no credentials anywhere".
+    let only_imds_left = !p.exists()
+        && [
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ]
+        .iter()
+        .all(|k| env_nonempty(k).is_none());
     rt.block_on(async {
         let provider: Box<dyn ProvideCredentials> = match args.profile.as_deref() {
             Some(explicit) => Box::new(
@@ -283,7 +293,7 @@ pub fn base_credentials(
         provider
             .provide_credentials()
             .await
-            .map_err(|e| explain_credentials_error(&e, &profile_display))
+            .map_err(|e| explain_credentials_error(&e, &profile_display, only_imds_left))
     })
 }
 
@@ -295,8 +305,12 @@ pub fn get_runtime(rt: &mut Option<tokio::runtime::Runtime>) -> Result<&tokio::r
 }
 
 /// One line a user can act on. Never includes secrets (the SDK's errors do not carry keys).
-fn explain_credentials_error(e: &CredentialsError, profile: &str) -> anyhow::Error {
-    let detail = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+fn explain_credentials_error(
+    e: &CredentialsError,
+    profile: &str,
+    only_imds_left: bool,
+) -> anyhow::Error {
+    let detail = error_chain(e);
     let lower = detail.to_ascii_lowercase();
     if lower.contains("sso")
         && (lower.contains("expired") || lower.contains("refresh") || lower.contains("token"))
@@ -307,6 +321,14 @@ fn explain_credentials_error(e: &CredentialsError, profile: &str) -> anyhow::Err
         );
     }
     match e {
+        CredentialsError::ProviderError(_) | CredentialsError::ProviderTimedOut(_) if only_imds_left => anyhow!(
+            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+             pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `aws sso login` \
+             (instance metadata: {})",
+            config_file().display(),
+            credentials_file().display(),
+            one_line(&detail)
+        ),
         CredentialsError::CredentialsNotLoaded(_) => anyhow!(
             "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
              pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `aws sso login`",
@@ -318,6 +340,21 @@ fn explain_credentials_error(e: &CredentialsError, profile: &str) -> anyhow::Err
             one_line(&detail)
         ),
     }
+}
+
+/// An error and its sources, joined with ": " (Display only, no Debug dumps).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
 }
 
 pub fn one_line(s: &str) -> String {
@@ -371,7 +408,7 @@ pub fn assume_role(
             anyhow!(
                 "cannot assume role {}: {}",
                 req.role_arn,
-                one_line(&aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+                one_line(&error_chain(&e))
             )
         })?;
     let c = out.credentials.ok_or_else(|| {

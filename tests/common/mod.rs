@@ -1,0 +1,353 @@
+//! Shared helpers for the end-to-end tests: an isolated user, the kctx binary, a local
+//! `moto_server`, and a TLS API server that authenticates EKS tokens.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const AK: &str = "AKIDEXAMPLE";
+pub const SK: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+pub fn kctx_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kctx")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh HOME with nothing in it: no AWS files, no kubeconfig, no cache.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> PathBuf {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p
+    }
+
+    /// A command with a clean environment: only PATH, HOME, and metadata turned off so that
+    /// a test never waits on instance metadata unless it sets it up itself.
+    pub fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("LANG", "C.UTF-8")
+            .current_dir(self.path())
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn kctx(&self) -> Command {
+        self.cmd(kctx_bin())
+    }
+
+    /// kctx with static environment keys and a region.
+    pub fn kctx_env_keys(&self) -> Command {
+        let mut c = self.kctx();
+        c.env("AWS_ACCESS_KEY_ID", AK)
+            .env("AWS_SECRET_ACCESS_KEY", SK)
+            .env("AWS_REGION", "us-west-2");
+        c
+    }
+}
+
+pub fn run(c: &mut Command) -> Output {
+    c.output().expect("spawn")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs and expects success; returns stdout.
+pub fn ok(c: &mut Command) -> String {
+    let o = run(c);
+    assert!(
+        o.status.success(),
+        "command failed: {:?}\nstdout: {}\nstderr: {}",
+        c,
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child that is killed when the test process goes away: it reads its stdin, which is a
+/// pipe held by this process, and exits when that closes.
+pub struct Guarded {
+    pub child: Child,
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_http(url: &str) {
+    let start = Instant::now();
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    while start.elapsed() < Duration::from_secs(30) {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{url} did not come up");
+}
+
+/// The URL of a local moto_server: `KCTX_TEST_MOTO_URL` when the test script started one,
+/// else one started here for this test binary (stopped when the binary exits).
+pub fn moto() -> &'static str {
+    static MOTO: OnceLock<(String, Option<Guarded>)> = OnceLock::new();
+    &MOTO
+        .get_or_init(|| {
+            if let Ok(u) = std::env::var("KCTX_TEST_MOTO_URL") {
+                wait_http(&u);
+                return (u, None);
+            }
+            let port = free_port();
+            let child = Command::new("python3")
+                .args([
+                    "-c",
+                    "import subprocess,sys\n\
+                     p=subprocess.Popen(['moto_server','-H','127.0.0.1','-p',sys.argv[1]],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\n\
+                     sys.stdin.read()\np.terminate()",
+                    &port.to_string(),
+                ])
+                .stdin(Stdio::piped())
+                .spawn()
+                .expect("moto_server (pip install 'moto[server]')");
+            let url = format!("http://127.0.0.1:{port}");
+            wait_http(&url);
+            // keep the guard alive for the whole process: never dropped from a static
+            let g = Guarded { child };
+            (url, Some(g))
+        })
+        .0
+}
+
+/// moto's recorded state (`/moto-api/data.json`).
+pub fn moto_data() -> serde_json::Value {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,urllib.request;sys.stdout.write(urllib.request.urlopen(sys.argv[1]+'/moto-api/data.json').read().decode())",
+            moto(),
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).expect("moto data.json")
+}
+
+/// The assumed-role sessions moto has recorded for one role ARN.
+pub fn moto_assumed(role_arn: &str) -> Vec<serde_json::Value> {
+    moto_data()["sts"]["AssumedRole"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r["role_arn"] == role_arn)
+        .collect()
+}
+
+/// Decodes a token to its presigned URL.
+pub fn token_url(token: &str) -> String {
+    use base64::Engine;
+    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.strip_prefix("k8s-aws-v1.").expect("prefix"))
+        .unwrap();
+    String::from_utf8(b).unwrap()
+}
+
+/// Parses an ExecCredential document and returns (apiVersion, expirationTimestamp, token).
+pub fn exec_credential(out: &str) -> (String, String, String) {
+    let v: serde_json::Value = serde_json::from_str(out).expect("one JSON document");
+    assert_eq!(v["kind"], "ExecCredential");
+    assert_eq!(v["spec"], serde_json::json!({}));
+    (
+        v["apiVersion"].as_str().unwrap().into(),
+        v["status"]["expirationTimestamp"].as_str().unwrap().into(),
+        v["status"]["token"].as_str().unwrap().into(),
+    )
+}
+
+/// A self-signed certificate for 127.0.0.1, made with openssl: (cert, key, cert PEM).
+pub fn make_cert(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let cert = dir.join("server.crt");
+    let key = dir.join("server.key");
+    let o = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=kctx-test-apiserver",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(
+        o.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    (cert, key, pem)
+}
+
+/// The EKS-like TLS API server (tests/support/fake_apiserver.py) for `cluster`, trusting
+/// the given access keys.
+pub struct ApiServer {
+    pub url: String,
+    pub ca_pem: String,
+    pub log: PathBuf,
+    pub secrets: PathBuf,
+    _guard: Guarded,
+}
+
+impl ApiServer {
+    pub fn start(dir: &Path, cluster: &str, secrets: &[(&str, &str)]) -> Self {
+        let (cert, key, ca_pem) = make_cert(dir);
+        let log = dir.join(format!("apiserver-{cluster}.log"));
+        let sfile = dir.join(format!("secrets-{cluster}.json"));
+        let map: serde_json::Map<String, serde_json::Value> = secrets
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect();
+        std::fs::write(&sfile, serde_json::to_string(&map).unwrap()).unwrap();
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/support/fake_apiserver.py"))
+            .arg("--cert")
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .args(["--cluster", cluster])
+            .arg("--secrets")
+            .arg(&sfile)
+            .arg("--log")
+            .arg(&log)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("port");
+        Self {
+            url: format!("https://127.0.0.1:{port}"),
+            ca_pem,
+            log,
+            secrets: sfile,
+            _guard: Guarded { child },
+        }
+    }
+
+    pub fn trust(&self, ak: &str, sk: &str) {
+        let mut m: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&self.secrets).unwrap()).unwrap();
+        m.insert(ak.into(), sk.into());
+        std::fs::write(&self.secrets, serde_json::to_string(&m).unwrap()).unwrap();
+    }
+
+    /// Every request logged: (ok, why, token).
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn ca_data(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&self.ca_pem)
+    }
+}
+
+/// A kubeconfig whose user execs kctx for `cluster` with `args`.
+pub fn exec_kubeconfig(
+    server: &ApiServer,
+    api_version: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
+    let args_yaml: String = args
+        .iter()
+        .map(|a| format!("      - {}\n", serde_json::to_string(a).unwrap()))
+        .collect();
+    let env_yaml: String = if env.is_empty() {
+        String::new()
+    } else {
+        let mut s = "      env:\n".to_string();
+        for (k, v) in env {
+            s.push_str(&format!(
+                "      - name: {k}\n        value: {}\n",
+                serde_json::to_string(v).unwrap()
+            ));
+        }
+        s
+    };
+    let interactive = if api_version.ends_with("/v1") {
+        "      interactiveMode: Never\n"
+    } else {
+        ""
+    };
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority-data: {}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\ncurrent-context: test\nusers:\n- name: test\n  user:\n    exec:\n      apiVersion: {api_version}\n      command: {}\n      args:\n{args_yaml}{env_yaml}{interactive}",
+        server.url,
+        server.ca_data(),
+        kctx_bin(),
+    )
+}

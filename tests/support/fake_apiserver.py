@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""A small TLS Kubernetes API server that authenticates bearer tokens the way EKS does.
+
+Test double for the EKS control plane (no real one runs here). For every request it applies
+aws-iam-authenticator's format rules to the token, then recomputes the SigV4 signature of the
+presigned URL with the known secret of the access key and the server's *own* cluster name as
+x-k8s-aws-id (EKS replays the URL against STS with that header; a token minted for another
+cluster fails here). Accepted requests to /version get a version document; others get 401.
+
+Usage: fake_apiserver.py --cert C --key K --cluster NAME --secrets FILE.json --log FILE
+Prints the port it listens on, then serves until killed or stdin closes.
+"""
+import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import ssl
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ALLOWED = {"action", "version", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
+           "x-amz-expires", "x-amz-security-token", "x-amz-signature", "x-amz-signedheaders"}
+HOST_SUFFIXES = (".amazonaws.com.cn", ".api.amazonwebservices.com.cn", ".amazonaws.com",
+                 ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov", ".cloud.adc-e.uk",
+                 ".csp.hci.ic.gov", ".amazonaws.eu")
+
+
+def quote(s):
+    return urllib.parse.quote(s, safe="-_.~")
+
+
+def verify(token, cluster, secrets, now):
+    if len(token) > 4096:
+        raise ValueError("token too long")
+    if not token.startswith("k8s-aws-v1."):
+        raise ValueError("bad prefix")
+    b64 = token[len("k8s-aws-v1."):]
+    if "=" in b64:
+        raise ValueError("padded base64")
+    url = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4)).decode()
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "https":
+        raise ValueError("scheme is not https")
+    host = u.netloc
+    ok_host = host == "sts.amazonaws.com" or any(
+        host.endswith(s) and (host[: -len(s)].startswith("sts.") or host[: -len(s)].startswith("sts-fips."))
+        for s in HOST_SUFFIXES)
+    if not ok_host:
+        raise ValueError("host %r is not STS" % host)
+    if u.path != "/":
+        raise ValueError("path is not /")
+    pairs = urllib.parse.parse_qsl(u.query, keep_blank_values=True, strict_parsing=True)
+    q = {}
+    for k, v in pairs:
+        lk = k.lower()
+        if lk not in ALLOWED:
+            raise ValueError("query key %r not allowed" % k)
+        if lk in q:
+            raise ValueError("duplicate key %r" % k)
+        q[lk] = (k, v)
+    if q.get("action", ("", ""))[1] != "GetCallerIdentity":
+        raise ValueError("not GetCallerIdentity")
+    signed = q["x-amz-signedheaders"][1].split(";")
+    if "x-k8s-aws-id" not in signed:
+        raise ValueError("x-k8s-aws-id not signed")
+    if not 0 <= int(q["x-amz-expires"][1]) <= 900:
+        raise ValueError("expires out of range")
+    date = datetime.datetime.strptime(q["x-amz-date"][1], "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=datetime.timezone.utc)
+    if (now - date).total_seconds() > 15 * 60:
+        raise ValueError("token expired")
+    # SigV4, as STS would check it with our cluster name in x-k8s-aws-id
+    ak, day, region, service, term = q["x-amz-credential"][1].split("/")
+    secret = secrets.get(ak)
+    if secret is None:
+        raise ValueError("unknown access key")
+    canon_q = "&".join(
+        "%s=%s" % (quote(k), quote(v))
+        for k, v in sorted((k, v) for k, v in pairs if k != "X-Amz-Signature"))
+    headers = {"host": host, "x-k8s-aws-id": cluster}
+    canon_h = "".join("%s:%s\n" % (h, headers[h]) for h in signed)
+    creq = "\n".join(["GET", "/", canon_q, canon_h, ";".join(signed),
+                      hashlib.sha256(b"").hexdigest()])
+    sts = "\n".join(["AWS4-HMAC-SHA256", q["x-amz-date"][1], "/".join([day, region, service, term]),
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (day, region, service, term):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(sig, q["x-amz-signature"][1]):
+        raise ValueError("signature mismatch (wrong cluster or key)")
+    return ak
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--cluster", required=True)
+    ap.add_argument("--secrets", required=True, help="JSON file {access key id: secret}")
+    ap.add_argument("--log", required=True, help="appends one JSON line per request")
+    a = ap.parse_args()
+    lock = threading.Lock()
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            auth = self.headers.get("Authorization", "")
+            token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
+            with open(a.secrets) as f:
+                secrets = json.load(f)
+            try:
+                ak = verify(token, a.cluster, secrets, datetime.datetime.now(datetime.timezone.utc))
+                ok, why = True, "ok"
+            except Exception as e:  # noqa: BLE001 - any failure is a 401
+                ok, why, ak = False, str(e), None
+            with lock, open(a.log, "a") as f:
+                f.write(json.dumps({"path": self.path, "ok": ok, "why": why, "token": token,
+                                    "access_key": ak}) + "\n")
+            if ok and self.path.startswith("/version"):
+                body = json.dumps({"major": "1", "minor": "31", "gitVersion": "v1.31.0-eks-test",
+                                   "platform": "linux/amd64"}).encode()
+                code = 200
+            else:
+                body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                                   "message": "Unauthorized" if not ok else "not found",
+                                   "reason": "Unauthorized" if not ok else "NotFound",
+                                   "code": 401 if not ok else 404}).encode()
+                code = 401 if not ok else 404
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    print(srv.server_address[1], flush=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    # exit when the test that started us goes away
+    try:
+        sys.stdin.read()
+    finally:
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

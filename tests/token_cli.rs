@@ -1,0 +1,449 @@
+//! `kctx token` run as a user would, in an isolated HOME, against real peers where one exists.
+
+mod common;
+#[path = "support/verify.rs"]
+mod verify;
+
+use std::time::{Duration, Instant, SystemTime};
+
+use common::*;
+
+fn query_of(url: &str) -> std::collections::BTreeMap<String, String> {
+    verify::verify(
+        &format!("k8s-aws-v1.{}", {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+        }),
+        SystemTime::now(),
+    )
+    .unwrap()
+    .query
+}
+
+#[test]
+fn env_keys_print_one_exec_credential() {
+    let h = Home::new();
+    let o = run(h
+        .kctx_env_keys()
+        .args(["token", "--cluster-name", "my-cluster", "--no-cache"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "no diagnostics on success");
+    let out = stdout(&o);
+    assert!(
+        out.ends_with("}\n") && out.matches('\n').count() == 1,
+        "exactly one JSON line: {out}"
+    );
+    assert!(out.starts_with("{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{},\"status\":{\"expirationTimestamp\":\""));
+    let (_, exp, token) = exec_credential(&out);
+    let p = verify::verify(&token, SystemTime::now()).unwrap();
+    assert_eq!(p.host, "sts.us-west-2.amazonaws.com");
+    assert!(p.query["x-amz-credential"].starts_with("AKIDEXAMPLE/"));
+    assert!(!p.query.contains_key("x-amz-security-token"));
+    // expiration = X-Amz-Date + 14 minutes
+    let signed = kctx::cache::token_signed_at(&token).unwrap();
+    let exp = kctx::exec_credential::parse_rfc3339(&exp).unwrap();
+    assert_eq!(
+        exp.duration_since(signed).unwrap(),
+        Duration::from_secs(14 * 60)
+    );
+    assert!(!out.contains(SK), "secret never printed");
+}
+
+#[test]
+fn session_keys_add_the_security_token() {
+    let h = Home::new();
+    let tok = "FwoGZXIvYXdzEBYaDH+ab/cd=ef~g_h.i-j==";
+    let out = ok(h.kctx_env_keys().env("AWS_SESSION_TOKEN", tok).args([
+        "token",
+        "-i",
+        "c",
+        "--no-cache",
+    ]));
+    let (_, _, token) = exec_credential(&out);
+    let url = token_url(&token);
+    assert!(url.contains("&X-Amz-Security-Token=FwoGZXIvYXdzEBYaDH%2Bab%2Fcd%3Def~g_h.i-j%3D%3D&X-Amz-Signature="), "{url}");
+    assert_eq!(query_of(&url)["x-amz-security-token"], tok);
+}
+
+#[test]
+fn profile_from_credentials_file_and_region_from_config() {
+    let h = Home::new();
+    h.write(".aws/credentials", "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = x\n\n[team]\naws_access_key_id = AKIDTEAM\naws_secret_access_key = y\naws_session_token = tok\n");
+    h.write(
+        ".aws/config",
+        "[default]\nregion = eu-west-1\n[profile team]\nregion = ap-southeast-2\n",
+    );
+    let out = ok(h.kctx().args([
+        "token",
+        "--cluster-name",
+        "c",
+        "--profile",
+        "team",
+        "--no-cache",
+    ]));
+    let url = token_url(&exec_credential(&out).2);
+    assert!(
+        url.starts_with("https://sts.ap-southeast-2.amazonaws.com/?"),
+        "{url}"
+    );
+    assert!(url.contains("X-Amz-Credential=AKIDTEAM%2F"), "{url}");
+    assert!(url.contains("X-Amz-Security-Token=tok&"), "{url}");
+    // AWS_PROFILE works too; --region beats the profile's region
+    let out = ok(h.kctx().env("AWS_PROFILE", "team").args([
+        "token",
+        "-i",
+        "c",
+        "--region",
+        "us-east-2",
+        "--no-cache",
+    ]));
+    let url = token_url(&exec_credential(&out).2);
+    assert!(
+        url.starts_with("https://sts.us-east-2.amazonaws.com/?") && url.contains("AKIDTEAM"),
+        "{url}"
+    );
+    // default profile
+    let out = ok(h.kctx().args(["token", "-i", "c", "--no-cache"]));
+    let url = token_url(&exec_credential(&out).2);
+    assert!(
+        url.starts_with("https://sts.eu-west-1.amazonaws.com/?") && url.contains("AKIDDEFAULT"),
+        "{url}"
+    );
+    // --profile beats environment keys, as in the AWS CLI
+    let out = ok(h
+        .kctx_env_keys()
+        .args(["token", "-i", "c", "--profile", "team", "--no-cache"]));
+    assert!(token_url(&exec_credential(&out).2).contains("AKIDTEAM"));
+}
+
+#[test]
+fn china_region_and_endpoint_variants() {
+    let h = Home::new();
+    let out = ok(h.kctx_env_keys().args([
+        "token",
+        "-i",
+        "c",
+        "--region",
+        "cn-northwest-1",
+        "--no-cache",
+    ]));
+    let url = token_url(&exec_credential(&out).2);
+    assert!(
+        url.starts_with("https://sts.cn-northwest-1.amazonaws.com.cn/?"),
+        "{url}"
+    );
+    assert!(url.contains("%2Fcn-northwest-1%2Fsts%2Faws4_request"));
+    let out = ok(h
+        .kctx_env_keys()
+        .env("AWS_USE_FIPS_ENDPOINT", "true")
+        .args(["token", "-i", "c", "--no-cache"]));
+    assert!(token_url(&exec_credential(&out).2)
+        .starts_with("https://sts-fips.us-west-2.amazonaws.com/?"));
+    let out = ok(h
+        .kctx_env_keys()
+        .env("AWS_USE_DUALSTACK_ENDPOINT", "true")
+        .args(["token", "-i", "c", "--no-cache"]));
+    assert!(token_url(&exec_credential(&out).2).starts_with("https://sts.us-west-2.api.aws/?"));
+    h.write(".aws/config", "[default]\nuse_fips_endpoint = true\n");
+    let out = ok(h.kctx_env_keys().args(["token", "-i", "c", "--no-cache"]));
+    assert!(token_url(&exec_credential(&out).2)
+        .starts_with("https://sts-fips.us-west-2.amazonaws.com/?"));
+    // an endpoint override never changes the presigned host
+    let out = ok(h
+        .kctx_env_keys()
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_USE_FIPS_ENDPOINT", "false")
+        .args(["token", "-i", "c", "--no-cache"]));
+    assert!(
+        token_url(&exec_credential(&out).2).starts_with("https://sts.us-west-2.amazonaws.com/?")
+    );
+}
+
+#[test]
+fn cluster_id_is_signed_as_x_k8s_aws_id() {
+    // Same inputs as the "outpost-id" botocore vector, except time; compare via the pure fn.
+    let h = Home::new();
+    let id = "2f0ac4b2-7d3e-4b8a-9f1e-0123456789ab";
+    let out = ok(h.kctx_env_keys().args([
+        "token",
+        "--cluster-id",
+        id,
+        "--region",
+        "us-east-1",
+        "--no-cache",
+    ]));
+    let token = exec_credential(&out).2;
+    let signed = kctx::cache::token_signed_at(&token).unwrap();
+    let creds = aws_credential_types::Credentials::new(AK, SK, None, None, "t");
+    let expect = kctx::sts::token(
+        &creds,
+        "us-east-1",
+        "sts.us-east-1.amazonaws.com",
+        id,
+        signed,
+    )
+    .unwrap();
+    assert_eq!(token, expect);
+    let other = kctx::sts::token(
+        &creds,
+        "us-east-1",
+        "sts.us-east-1.amazonaws.com",
+        "other",
+        signed,
+    )
+    .unwrap();
+    assert_ne!(token, other);
+    // exactly one of --cluster-name / --cluster-id
+    let o = run(h
+        .kctx_env_keys()
+        .args(["token", "--cluster-id", id, "--cluster-name", "x"]));
+    assert!(!o.status.success() && stdout(&o).is_empty());
+    let o = run(h.kctx_env_keys().args(["token"]));
+    assert!(!o.status.success() && stdout(&o).is_empty());
+}
+
+#[test]
+fn kubernetes_exec_info_cases() {
+    let h = Home::new();
+    let cases: &[(Option<&str>, &str, bool)] = &[
+        (None, "client.authentication.k8s.io/v1beta1", false),
+        (
+            Some(
+                r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#,
+            ),
+            "client.authentication.k8s.io/v1",
+            false,
+        ),
+        (
+            Some(
+                r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{"interactive":false}}"#,
+            ),
+            "client.authentication.k8s.io/v1beta1",
+            false,
+        ),
+        (
+            Some(
+                r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1alpha1","spec":{}}"#,
+            ),
+            "client.authentication.k8s.io/v1alpha1",
+            true,
+        ),
+        (
+            Some("{malformed"),
+            "client.authentication.k8s.io/v1beta1",
+            true,
+        ),
+        (
+            Some(r#"{"apiVersion":"client.authentication.k8s.io/v9"}"#),
+            "client.authentication.k8s.io/v1beta1",
+            true,
+        ),
+    ];
+    for (info, want, warns) in cases {
+        let mut c = h.kctx_env_keys();
+        c.args(["token", "-i", "c"]);
+        if let Some(i) = info {
+            c.env("KUBERNETES_EXEC_INFO", i);
+        }
+        let o = run(&mut c);
+        assert!(o.status.success());
+        assert_eq!(exec_credential(&stdout(&o)).0, *want, "{info:?}");
+        assert_eq!(
+            !stderr(&o).is_empty(),
+            *warns,
+            "{info:?}: stderr {:?}",
+            stderr(&o)
+        );
+        if *warns {
+            assert!(stderr(&o).starts_with("kctx: warning: "));
+        }
+    }
+}
+
+#[test]
+fn no_credentials_fails_fast_with_one_line() {
+    let h = Home::new();
+    let o = run(h
+        .kctx()
+        .env("AWS_REGION", "us-west-2")
+        .args(["token", "-i", "c"]));
+    assert!(!o.status.success());
+    assert!(stdout(&o).is_empty());
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.starts_with("kctx: error: no AWS credentials found"),
+        "{e}"
+    );
+    assert!(
+        e.contains("AWS_ACCESS_KEY_ID") && e.contains("--profile"),
+        "{e}"
+    );
+}
+
+#[test]
+fn black_holed_instance_metadata_does_not_hang() {
+    // A metadata endpoint that accepts connections and never answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = Home::new();
+    let start = Instant::now();
+    let o = run(h
+        .kctx()
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://{addr}"),
+        )
+        .env("AWS_REGION", "us-west-2")
+        .args(["token", "-i", "c"]));
+    let took = start.elapsed();
+    drop(l);
+    assert!(!o.status.success());
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("no AWS credentials found"),
+        "{}",
+        stderr(&o)
+    );
+    // a hang guard, not a speed target: the requirement is "within 2 seconds"
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+#[test]
+fn missing_region_never_asks_instance_metadata() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    l.set_nonblocking(true).unwrap();
+    let h = Home::new();
+    let o = run(h
+        .kctx()
+        .env("AWS_ACCESS_KEY_ID", AK)
+        .env("AWS_SECRET_ACCESS_KEY", SK)
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://{addr}"),
+        )
+        .args(["token", "-i", "c"]));
+    assert!(!o.status.success());
+    assert!(
+        l.accept().is_err(),
+        "kctx contacted instance metadata for a region"
+    );
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("kctx: error: no AWS region") && e.contains("--region"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1);
+}
+
+#[test]
+fn bad_inputs_name_what_is_wrong() {
+    let h = Home::new();
+    let o = run(h
+        .kctx_env_keys()
+        .args(["token", "-i", "c", "--region", "not a region"]));
+    assert!(!o.status.success() && stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("invalid AWS region \"not a region\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(h.kctx().env("AWS_REGION", "us-west-2").args([
+        "token",
+        "-i",
+        "c",
+        "--profile",
+        "ghost",
+    ]));
+    assert!(
+        stderr(&o).contains("AWS profile \"ghost\" not found"),
+        "{}",
+        stderr(&o)
+    );
+    h.write(".aws/config", "[profile sso]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\nregion = us-east-1\n[sso-session corp]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n");
+    let o = run(h.kctx().args(["token", "-i", "c", "--profile", "sso"]));
+    assert!(!o.status.success() && stdout(&o).is_empty());
+    let e = stderr(&o);
+    assert!(e.contains("aws sso login --profile sso"), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+#[test]
+fn role_arn_assumes_the_role_via_moto_and_keeps_the_real_sts_host() {
+    let h = Home::new();
+    let role = "arn:aws:iam::123456789012:role/kctx-token-role";
+    let out = ok(h.kctx_env_keys().env("AWS_ENDPOINT_URL_STS", moto()).args([
+        "token",
+        "-i",
+        "c",
+        "--role-arn",
+        role,
+        "--session-name",
+        "kctx-test",
+        "--external-id",
+        "ext-1",
+        "--no-cache",
+    ]));
+    let token = exec_credential(&out).2;
+    let p = verify::verify(&token, SystemTime::now()).unwrap();
+    assert_eq!(
+        p.host, "sts.us-west-2.amazonaws.com",
+        "endpoint overrides never reach the token"
+    );
+    let sessions = moto_assumed(role);
+    let s = sessions
+        .iter()
+        .find(|s| s["session_name"] == "kctx-test")
+        .expect("moto recorded the AssumeRole");
+    assert_eq!(s["external_id"], "ext-1");
+    let ak = s["access_key_id"].as_str().unwrap();
+    assert!(
+        p.query["x-amz-credential"].starts_with(&format!("{ak}/")),
+        "signed with the role's key"
+    );
+    assert_eq!(
+        p.query["x-amz-security-token"],
+        s["session_token"].as_str().unwrap()
+    );
+    // and the signature is the role's: recompute with its secret
+    let creds = aws_credential_types::Credentials::new(
+        ak,
+        s["secret_access_key"].as_str().unwrap(),
+        Some(s["session_token"].as_str().unwrap().into()),
+        None,
+        "t",
+    );
+    let signed = kctx::cache::token_signed_at(&token).unwrap();
+    assert_eq!(
+        kctx::sts::token(&creds, "us-west-2", &p.host, "c", signed).unwrap(),
+        token
+    );
+}
+
+#[test]
+fn assume_role_failure_is_one_line_naming_the_role() {
+    let h = Home::new();
+    let o = run(h
+        .kctx_env_keys()
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1")
+        .args([
+            "token",
+            "-i",
+            "c",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/nope",
+            "--no-cache",
+        ]));
+    assert!(!o.status.success() && stdout(&o).is_empty());
+    let e = stderr(&o);
+    assert!(
+        e.contains("cannot assume role arn:aws:iam::123456789012:role/nope"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(!e.contains(SK));
+}
