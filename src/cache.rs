@@ -348,6 +348,19 @@ impl Cache {
         out
     }
 
+    /// Removes lock files whose entry is gone (left by failed mints).
+    pub fn remove_orphan_locks(&self) {
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "lock") && !p.with_extension("json").exists() {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+
     /// Removes an entry and its lock file.
     pub fn remove(&self, key: &str) -> std::io::Result<()> {
         let _ = fs::remove_file(self.dir.join(format!("{key}.lock")));

@@ -67,6 +67,9 @@ impl Run for CacheCommand {
                         removed += 1;
                     }
                 }
+                if *all {
+                    cache.remove_orphan_locks();
+                }
                 println!(
                     "removed {removed} cache entr{} from {}",
                     if removed == 1 { "y" } else { "ies" },
