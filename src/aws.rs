@@ -426,3 +426,77 @@ pub fn assume_role(
         "AssumeRole",
     ))
 }
+
+/// What `kctx add` needs from EKS `DescribeCluster`.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub arn: String,
+    pub endpoint: String,
+    pub ca_data: String,
+    pub status: String,
+    pub id: Option<String>,
+    /// Local clusters on Outposts carry `outpostConfig` and are addressed by id.
+    pub outpost: bool,
+}
+
+impl ClusterInfo {
+    /// The region part of the cluster ARN (what update-kubeconfig writes into the exec args).
+    pub fn arn_region(&self) -> Option<&str> {
+        self.arn.split(':').nth(3).filter(|r| !r.is_empty())
+    }
+}
+
+/// EKS `DescribeCluster`, honouring `AWS_ENDPOINT_URL_EKS` / `AWS_ENDPOINT_URL`.
+pub fn describe_cluster(
+    rt: &tokio::runtime::Runtime,
+    creds: Credentials,
+    target: &Target,
+    name: &str,
+) -> Result<ClusterInfo> {
+    use aws_sdk_eks::operation::describe_cluster::DescribeClusterError;
+    let mut b = aws_sdk_eks::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(target.region.clone()))
+        .credentials_provider(creds)
+        .use_fips(target.variant.fips)
+        .use_dual_stack(target.variant.dual_stack);
+    if let Some(url) = endpoint_override("EKS") {
+        b = b.endpoint_url(url);
+    }
+    let client = aws_sdk_eks::Client::from_conf(b.build());
+    let out = rt
+        .block_on(client.describe_cluster().name(name).send())
+        .map_err(|e| match e.as_service_error() {
+            Some(DescribeClusterError::ResourceNotFoundException(_)) => anyhow!(
+                "EKS cluster {name:?} not found in region {} (check the name, --region and the account of your credentials)",
+                target.region
+            ),
+            _ => anyhow!(
+                "cannot describe EKS cluster {name:?} in region {}: {}",
+                target.region,
+                one_line(&error_chain(&e))
+            ),
+        })?;
+    let c = out
+        .cluster
+        .ok_or_else(|| anyhow!("EKS cluster {name:?} not found in region {}", target.region))?;
+    let status = c
+        .status
+        .as_ref()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    Ok(ClusterInfo {
+        name: c.name.clone().unwrap_or_else(|| name.to_owned()),
+        arn: c.arn.clone().unwrap_or_default(),
+        endpoint: c.endpoint.clone().unwrap_or_default(),
+        ca_data: c
+            .certificate_authority
+            .as_ref()
+            .and_then(|ca| ca.data.clone())
+            .unwrap_or_default(),
+        status,
+        id: c.id.clone(),
+        outpost: c.outpost_config.is_some(),
+    })
+}

@@ -20,6 +20,55 @@ pub enum Command {
     /// Inspect or clear the token cache
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Add or update an EKS cluster's cluster, user and context in a kubeconfig
+    Add(AddArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecCommand {
+    /// `kctx token …` (fast, cached)
+    Kctx,
+    /// `aws eks get-token …`, exactly as `aws eks update-kubeconfig` writes it
+    Aws,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AddArgs {
+    /// EKS cluster name
+    pub name: String,
+    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile for DescribeCluster; also written into the user's exec env as AWS_PROFILE
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// IAM role the user's token is signed with (written into the exec args)
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// IAM role to assume only for reading the cluster (cross-account)
+    #[arg(long, value_name = "ARN")]
+    pub assume_role_arn: Option<String>,
+    /// Context name (default: the user name)
+    #[arg(long, value_name = "CONTEXT")]
+    pub alias: Option<String>,
+    /// User name (default: the cluster ARN)
+    #[arg(long, value_name = "USER")]
+    pub user_alias: Option<String>,
+    /// Kubeconfig file to write (default: KUBECONFIG's rules, then ~/.kube/config)
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<String>,
+    /// Proxy URL written into the cluster entry
+    #[arg(long, value_name = "URL")]
+    pub proxy_url: Option<String>,
+    /// Which command the user entry runs for credentials
+    #[arg(long, value_enum, default_value = "kctx")]
+    pub exec: ExecCommand,
+    /// Print the merged kubeconfig to stdout and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also print the context, user and cluster entries written
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -8,4 +8,5 @@ pub mod cli;
 pub mod cmd;
 pub mod exec_credential;
 pub mod fsutil;
+pub mod kubeconfig;
 pub mod sts;

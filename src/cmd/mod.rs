@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::cli::Command;
 
+mod add;
 mod cache;
 mod token;
 
@@ -17,5 +18,6 @@ pub fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Token(a) => a.run(),
         Command::Cache(c) => c.run(),
+        Command::Add(a) => a.run(),
     }
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs kctx's whole test suite. Installs what the tests need when it is missing
+# (moto's server, the AWS CLI and botocore, kubectl, openssl) and starts a local moto_server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+pip_need=()
+python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null || pip_need+=("moto[server]")
+command -v moto_server >/dev/null 2>&1 || pip_need+=("moto[server]")
+python3 -c 'import awscli, botocore' 2>/dev/null || pip_need+=(awscli)
+command -v aws >/dev/null 2>&1 || pip_need+=(awscli)
+if [ ${#pip_need[@]} -gt 0 ]; then
+  log "installing ${pip_need[*]} from PyPI"
+  python3 -m pip install --quiet --disable-pip-version-check "${pip_need[@]}"
+  hash -r
+fi
+
+apt_need=()
+command -v kubectl >/dev/null 2>&1 || apt_need+=(kubernetes-client)
+command -v openssl >/dev/null 2>&1 || apt_need+=(openssl)
+command -v script >/dev/null 2>&1 || apt_need+=(bsdutils)
+if [ ${#apt_need[@]} -gt 0 ]; then
+  log "installing ${apt_need[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${apt_need[@]}" >/dev/null
+fi
+
+# One moto_server (local EKS + STS) for the whole run.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_log=$(mktemp)
+moto_server -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; rm -f "$moto_log"' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/data.json', timeout=1)" 2>/dev/null; then
+    break
+  fi
+  sleep 0.2
+done
+export KCTX_TEST_MOTO_URL="http://127.0.0.1:$port"
+log "moto_server at $KCTX_TEST_MOTO_URL; kubectl: $(command -v kubectl); aws: $(command -v aws)"
+
+cargo test --locked --all-targets "$@"
