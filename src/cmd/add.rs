@@ -209,17 +209,25 @@ impl AddArgs {
             return fsutil::expand_tilde(p);
         }
         let paths = kubeconfig::paths();
+        let mut broken = Vec::new();
+        let mut chosen = None;
         for p in &paths {
-            match std::fs::read(p) {
-                Ok(data) => match Kubeconfig::parse(p, &data) {
-                    Ok(kc) if kc.has(Kind::Clusters, cluster_arn) => return p.clone(),
-                    Ok(_) => {}
-                    Err(e) => eprintln!("kctx: warning: skipping {}: {e:#}", p.display()),
-                },
-                Err(_) => {}
+            let Ok(data) = std::fs::read(p) else { continue };
+            match Kubeconfig::parse(p, &data) {
+                Ok(kc) if kc.has(Kind::Clusters, cluster_arn) => {
+                    chosen = Some(p.clone());
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => broken.push((p.clone(), e)),
             }
         }
-        paths[0].clone()
+        let chosen = chosen.unwrap_or_else(|| paths[0].clone());
+        // A broken file we are about to write reports its own error; others are skipped.
+        for (p, e) in broken.iter().filter(|(p, _)| *p != chosen) {
+            eprintln!("kctx: warning: skipping {}: {e:#}", p.display());
+        }
+        chosen
     }
 }
 

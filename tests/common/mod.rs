@@ -351,3 +351,68 @@ pub fn exec_kubeconfig(
         kctx_bin(),
     )
 }
+
+/// Creates an EKS cluster in moto (through the AWS CLI) and returns its ARN.
+pub fn create_cluster(name: &str, region: &str) -> String {
+    let h = Home::new();
+    let out = ok(h
+        .cmd("aws")
+        .env("AWS_ACCESS_KEY_ID", AK)
+        .env("AWS_SECRET_ACCESS_KEY", SK)
+        .env("AWS_DEFAULT_REGION", region)
+        .env("AWS_ENDPOINT_URL_EKS", moto())
+        .args(["eks", "create-cluster", "--name", name])
+        .args(["--role-arn", "arn:aws:iam::123456789012:role/eks-service"])
+        .args(["--resources-vpc-config", "subnetIds=subnet-0a1b2c3d"])
+        .args(["--query", "cluster.arn", "--output", "text"]));
+    out.trim().to_owned()
+}
+
+/// A unique cluster name for this test process.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+impl Home {
+    /// The environment both kctx and the AWS CLI get to talk to moto's EKS.
+    pub fn with_moto(&self, c: &mut Command) {
+        c.env("AWS_ACCESS_KEY_ID", AK)
+            .env("AWS_SECRET_ACCESS_KEY", SK)
+            .env("AWS_DEFAULT_REGION", "us-west-2")
+            .env("AWS_ENDPOINT_URL_EKS", moto())
+            .env("AWS_ENDPOINT_URL_STS", moto());
+    }
+
+    pub fn kctx_moto(&self) -> Command {
+        let mut c = self.kctx();
+        self.with_moto(&mut c);
+        c
+    }
+
+    pub fn aws_moto(&self) -> Command {
+        let mut c = self.cmd("aws");
+        self.with_moto(&mut c);
+        c
+    }
+}
+
+/// Parses YAML the way kctx does (ordered generic tree).
+pub fn yaml(path: &Path) -> serde_json::Value {
+    let kc = kctx::kubeconfig::Kubeconfig::load(path).unwrap();
+    serde_json::Value::Object(kc.doc)
+}
+
+/// What kubectl itself reads from a kubeconfig: `kubectl config view --raw -o json`.
+pub fn kubectl_view(h: &Home, kubeconfig: &str) -> serde_json::Value {
+    let out = ok(h
+        .cmd("kubectl")
+        .env("KUBECONFIG", kubeconfig)
+        .args(["config", "view", "--raw", "-o", "json"]));
+    serde_json::from_str(&out).unwrap()
+}
