@@ -5,6 +5,8 @@
 # Needs hyperfine (installed from Debian when missing) and, for `add`, moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the benchmarks run with a scratch HOME; keep the toolchain where it is
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 command -v hyperfine >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
 cargo build --release --locked -q
 KCTX=$PWD/target/release/kctx

@@ -1,16 +1,30 @@
 //! The command line, in one place.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+
+/// Context names for dynamic shell completion (`use`, `rename`, `rm`).
+fn context_candidates() -> Vec<CompletionCandidate> {
+    let merged = crate::kubeconfig::Merged::load();
+    merged
+        .names(crate::kubeconfig::Kind::Contexts)
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
 
 #[derive(Parser, Debug)]
 #[command(
     name = "kctx",
     version,
-    about = "Fast EKS credentials for kubectl, and a kubeconfig manager that loses nothing"
+    about = "Fast EKS credentials for kubectl, and a kubeconfig manager that loses nothing",
+    long_about = "Fast EKS credentials for kubectl, and a kubeconfig manager that loses nothing.\n\n\
+                  Without a command: an interactive context picker on a terminal \
+                  (KCTX_IGNORE_FZF=1 turns it off), else the list of contexts."
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -22,6 +36,90 @@ pub enum Command {
     Cache(CacheCommand),
     /// Add or update an EKS cluster's cluster, user and context in a kubeconfig
     Add(AddArgs),
+    /// List contexts, the current one marked
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Switch the current context (`-` for the previous one)
+    Use(UseArgs),
+    /// Print the current context
+    Current,
+    /// Rename a context (current-context follows it)
+    Rename(RenameArgs),
+    /// Remove contexts, and their cluster and user entries when nothing else uses them
+    #[command(visible_alias = "delete")]
+    Rm(RmArgs),
+    /// Show or set the namespace of the current context (`-` for the previous one)
+    Ns(NsArgs),
+    /// Print a shell completion script (with dynamic completion of context names)
+    Completions(CompletionsArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// One context per line, `*` marking the current one
+    Plain,
+    /// A table with cluster, user, namespace and, for EKS, region, account and role/profile
+    Wide,
+    /// JSON for scripts
+    Json,
+    /// Names only, for piping
+    Name,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "plain")]
+    pub output: ListFormat,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct UseArgs {
+    /// Context to switch to, or `-` for the previous one
+    #[arg(add = ArgValueCandidates::new(context_candidates), allow_hyphen_values = true)]
+    pub name: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RenameArgs {
+    /// Context to rename
+    #[arg(add = ArgValueCandidates::new(context_candidates))]
+    pub old: String,
+    /// New name
+    pub new: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RmArgs {
+    /// Contexts to remove
+    #[arg(required = true, add = ArgValueCandidates::new(context_candidates))]
+    pub names: Vec<String>,
+    /// Keep the cluster and user entries even when no other context uses them
+    #[arg(long)]
+    pub keep_entries: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct NsArgs {
+    /// Namespace to set, or `-` for the previous one; omit to print the current one
+    #[arg(allow_hyphen_values = true)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompletionsArgs {
+    /// Shell to print the completion script for
+    #[arg(value_enum)]
+    pub shell: Shell,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

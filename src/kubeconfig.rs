@@ -460,3 +460,231 @@ mod tests {
         assert!(!kc.remove(Kind::Clusters, "b"));
     }
 }
+
+/// One file of a `KUBECONFIG` list, as read.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    /// `None` when the file is missing or broken (see `error`).
+    pub kc: Option<Kubeconfig>,
+    pub error: Option<String>,
+}
+
+/// Several kubeconfig files merged by client-go's rules: the first file that defines a name
+/// wins; current-context comes from the first file that sets it.
+#[derive(Debug)]
+pub struct Merged {
+    pub files: Vec<Loaded>,
+}
+
+impl Merged {
+    /// Reads every file of `KUBECONFIG` (or `~/.kube/config`). A broken file is kept aside
+    /// with its error, so that commands that do not need it still work.
+    pub fn load() -> Self {
+        Self::load_paths(&paths())
+    }
+
+    pub fn load_paths(paths: &[PathBuf]) -> Self {
+        let mut files: Vec<Loaded> = Vec::new();
+        for p in paths {
+            if files.iter().any(|f| &f.path == p) {
+                continue; // client-go ignores repeated paths
+            }
+            let (kc, error) = match std::fs::read(p) {
+                Ok(data) => match Kubeconfig::parse(p, &data) {
+                    Ok(kc) => (Some(kc), None),
+                    Err(e) => (None, Some(format!("{e:#}"))),
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+                Err(e) => (None, Some(format!("cannot read {}: {e}", p.display()))),
+            };
+            files.push(Loaded {
+                path: p.clone(),
+                kc,
+                error,
+            });
+        }
+        Self { files }
+    }
+
+    /// Prints one warning per unreadable file.
+    pub fn warn_broken(&self) {
+        for f in &self.files {
+            if let Some(e) = &f.error {
+                eprintln!("kctx: warning: skipping {}: {e}", f.path.display());
+            }
+        }
+    }
+
+    fn readable(&self) -> impl Iterator<Item = (&Path, &Kubeconfig)> {
+        self.files
+            .iter()
+            .filter_map(|f| f.kc.as_ref().map(|k| (f.path.as_path(), k)))
+    }
+
+    /// The file that owns a named entry (the first that defines it).
+    pub fn owner(&self, kind: Kind, name: &str) -> Option<&Path> {
+        self.readable()
+            .find(|(_, k)| k.has(kind, name))
+            .map(|(p, _)| p)
+    }
+
+    pub fn get(&self, kind: Kind, name: &str) -> Option<&Map<String, Value>> {
+        self.readable().find_map(|(_, k)| k.find(kind, name))
+    }
+
+    pub fn body(&self, kind: Kind, name: &str) -> Option<&Map<String, Value>> {
+        self.get(kind, name)?.get(kind.inner())?.as_object()
+    }
+
+    /// Names in merged order (file order, then entry order), first definition wins.
+    pub fn names(&self, kind: Kind) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (_, k) in self.readable() {
+            for n in k.names(kind) {
+                if seen.insert(n.to_owned()) {
+                    out.push(n.to_owned());
+                }
+            }
+        }
+        out
+    }
+
+    pub fn current_context(&self) -> Option<&str> {
+        self.readable().find_map(|(_, k)| k.current_context())
+    }
+
+    /// client-go's `GetDefaultFilename`: the first file that exists, else the last path.
+    pub fn default_file(&self) -> PathBuf {
+        self.files
+            .iter()
+            .find(|f| f.path.exists())
+            .or(self.files.last())
+            .map(|f| f.path.clone())
+            .unwrap_or_else(default_path)
+    }
+
+    /// Where client-go writes a new current-context: the first file that already sets one,
+    /// else the default file.
+    pub fn current_context_file(&self) -> PathBuf {
+        self.readable()
+            .find(|(_, k)| k.current_context().is_some())
+            .map(|(p, _)| p.to_path_buf())
+            .unwrap_or_else(|| self.default_file())
+    }
+
+    /// An error for an unknown context, naming the closest existing ones.
+    pub fn unknown(&self, kind: Kind, name: &str) -> anyhow::Error {
+        let names = self.names(kind);
+        let mut scored: Vec<(f64, &String)> = names
+            .iter()
+            .map(|n| {
+                let mut s = strsim::jaro_winkler(&n.to_lowercase(), &name.to_lowercase());
+                if n.to_lowercase().contains(&name.to_lowercase()) {
+                    s += 0.5;
+                }
+                (s, n)
+            })
+            .filter(|(s, _)| *s >= 0.7)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let what = &kind.key()[..kind.key().len() - 1];
+        let broken: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| f.error.is_some())
+            .map(|f| f.path.display().to_string())
+            .collect();
+        let mut msg = format!("no {what} named {name:?}");
+        if scored.is_empty() {
+            if names.is_empty() {
+                msg.push_str(" (the kubeconfig has none)");
+            }
+        } else {
+            let best: Vec<String> = scored
+                .iter()
+                .take(3)
+                .map(|(_, n)| format!("{n:?}"))
+                .collect();
+            msg.push_str(&format!("; did you mean {}?", best.join(" or ")));
+        }
+        if !broken.is_empty() {
+            msg.push_str(&format!(" (unreadable, skipped: {})", broken.join(", ")));
+        }
+        anyhow!(msg)
+    }
+}
+
+/// What an EKS user entry's exec says about the identity it signs with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EksExec {
+    /// `kctx`, `aws` or `aws-iam-authenticator` (the command's file name).
+    pub command: String,
+    pub cluster: Option<String>,
+    pub region: Option<String>,
+    pub role_arn: Option<String>,
+    pub profile: Option<String>,
+}
+
+impl EksExec {
+    /// Reads the exec entry of a user body written by kctx, `aws eks update-kubeconfig`, eksctl
+    /// or aws-iam-authenticator; `None` for users that are not EKS exec users.
+    pub fn from_user(user: &Map<String, Value>) -> Option<Self> {
+        let exec = user.get("exec")?.as_object()?;
+        let command = exec.get("command")?.as_str()?;
+        let base = Path::new(command)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let args: Vec<&str> = exec
+            .get("args")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let is_eks = match base.as_str() {
+            "kctx" => args.first() == Some(&"token"),
+            "aws" => args.windows(2).any(|w| w == ["eks", "get-token"]),
+            "aws-iam-authenticator" => args.first() == Some(&"token"),
+            _ => false,
+        };
+        if !is_eks {
+            return None;
+        }
+        let flag = |names: &[&str]| -> Option<String> {
+            args.iter().enumerate().find_map(|(i, a)| {
+                for n in names {
+                    if a == n {
+                        return args.get(i + 1).map(|v| v.to_string());
+                    }
+                    if let Some(v) = a.strip_prefix(&format!("{n}=")) {
+                        return Some(v.to_string());
+                    }
+                }
+                None
+            })
+        };
+        let env = |key: &str| -> Option<String> {
+            exec.get("env")?.as_array()?.iter().find_map(|e| {
+                (e.get("name")?.as_str()? == key)
+                    .then(|| e.get("value")?.as_str().map(str::to_owned))?
+            })
+        };
+        Some(Self {
+            command: base,
+            cluster: flag(&["--cluster-name", "--cluster-id", "-i"]),
+            region: flag(&["--region"])
+                .or_else(|| env("AWS_REGION"))
+                .or_else(|| env("AWS_DEFAULT_REGION")),
+            role_arn: flag(&["--role-arn", "--role", "-r"]),
+            profile: env("AWS_PROFILE"),
+        })
+    }
+}
+
+/// The account id in an ARN (`arn:partition:service:region:account:…`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut it = arn.split(':');
+    (it.next()? == "arn").then_some(())?;
+    it.nth(3).filter(|a| !a.is_empty())
+}

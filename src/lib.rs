@@ -9,4 +9,5 @@ pub mod cmd;
 pub mod exec_credential;
 pub mod fsutil;
 pub mod kubeconfig;
+pub mod state;
 pub mod sts;

@@ -8,16 +8,34 @@ use crate::cli::Command;
 
 mod add;
 mod cache;
+mod completions;
+mod contexts;
+mod list;
+mod ns;
+mod pick;
+mod rename;
+mod rm;
 mod token;
+mod use_context;
+
+pub use completions::COMPLETE_VAR;
 
 pub trait Run {
     fn run(&self) -> Result<ExitCode>;
 }
 
-pub fn run(command: Command) -> Result<ExitCode> {
+pub fn run(command: Option<Command>) -> Result<ExitCode> {
     match command {
-        Command::Token(a) => a.run(),
-        Command::Cache(c) => c.run(),
-        Command::Add(a) => a.run(),
+        None => pick::run(),
+        Some(Command::Token(a)) => a.run(),
+        Some(Command::Cache(c)) => c.run(),
+        Some(Command::Add(a)) => a.run(),
+        Some(Command::List(a)) => a.run(),
+        Some(Command::Use(a)) => a.run(),
+        Some(Command::Current) => list::current(),
+        Some(Command::Rename(a)) => a.run(),
+        Some(Command::Rm(a)) => a.run(),
+        Some(Command::Ns(a)) => a.run(),
+        Some(Command::Completions(a)) => a.run(),
     }
 }

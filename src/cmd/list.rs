@@ -1,0 +1,109 @@
+//! `kctx list` and `kctx current`.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use super::contexts::rows;
+use super::Run;
+use crate::cli::{ListArgs, ListFormat};
+use crate::kubeconfig::Merged;
+
+impl Run for ListArgs {
+    fn run(&self) -> Result<ExitCode> {
+        let merged = Merged::load();
+        merged.warn_broken();
+        print_list(&merged, self.output)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
+    let rows = rows(merged);
+    let mut out = String::new();
+    match format {
+        ListFormat::Plain => {
+            for r in &rows {
+                out.push_str(if r.current { "* " } else { "  " });
+                out.push_str(&r.name);
+                out.push('\n');
+            }
+        }
+        ListFormat::Name => {
+            for r in &rows {
+                out.push_str(&r.name);
+                out.push('\n');
+            }
+        }
+        ListFormat::Json => {
+            out = serde_json::to_string_pretty(&rows)?;
+            out.push('\n');
+        }
+        ListFormat::Wide => {
+            let dash = |s: Option<&str>| s.filter(|s| !s.is_empty()).unwrap_or("-").to_owned();
+            let mut table: Vec<[String; 8]> = vec![[
+                "CURRENT",
+                "NAME",
+                "CLUSTER",
+                "USER",
+                "NAMESPACE",
+                "REGION",
+                "ACCOUNT",
+                "ROLE/PROFILE",
+            ]
+            .map(String::from)];
+            for r in &rows {
+                let eks = r.eks.as_ref();
+                let who = eks.and_then(|e| {
+                    e.exec
+                        .role_arn
+                        .clone()
+                        .or_else(|| e.exec.profile.as_ref().map(|p| format!("profile:{p}")))
+                });
+                table.push([
+                    if r.current { "*".into() } else { String::new() },
+                    r.name.clone(),
+                    dash(r.cluster.as_deref()),
+                    dash(r.user.as_deref()),
+                    dash(r.namespace.as_deref()),
+                    dash(eks.and_then(|e| e.exec.region.as_deref())),
+                    dash(eks.and_then(|e| e.account.as_deref())),
+                    dash(who.as_deref()),
+                ]);
+            }
+            let widths: Vec<usize> = (0..8)
+                .map(|i| {
+                    table
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            for row in &table {
+                let line: Vec<String> = row
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+                    .collect();
+                out.push_str(line.join("   ").trim_end());
+                out.push('\n');
+            }
+        }
+    }
+    print!("{out}");
+    Ok(())
+}
+
+/// `kctx current`.
+pub fn current() -> Result<ExitCode> {
+    let merged = Merged::load();
+    merged.warn_broken();
+    match merged.current_context() {
+        Some(c) => {
+            println!("{c}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => bail!("current-context is not set (use `kctx use NAME`)"),
+    }
+}
