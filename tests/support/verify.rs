@@ -93,10 +93,7 @@ pub fn verify(token: &str, now: SystemTime) -> Result<Parsed, String> {
     if !host_ok(host) {
         return Err(format!("host {host:?} is not an STS endpoint"));
     }
-    let (path, q) = rest
-        .split_once('?')
-        .map(|(p, q)| (p, q))
-        .unwrap_or((rest, ""));
+    let (path, q) = rest.split_once('?').unwrap_or((rest, ""));
     if !path.is_empty() {
         return Err(format!("path is not exactly '/': /{path}"));
     }
