@@ -93,3 +93,25 @@ fn vectors_pass_the_authenticator_rules() {
 
 #[path = "support/verify.rs"]
 mod kctx_verify;
+
+#[test]
+fn committed_vectors_are_what_botocore_produces_today() {
+    let out = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/vectors/gen_vectors.py"
+        ))
+        .output()
+        .expect("python3 with the AWS CLI (pip install awscli)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let committed: Value = serde_json::from_str(include_str!("vectors/botocore.json")).unwrap();
+    assert_eq!(
+        fresh["cases"], committed["cases"],
+        "regenerate tests/vectors/botocore.json"
+    );
+}

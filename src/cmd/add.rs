@@ -209,6 +209,9 @@ impl AddArgs {
             return fsutil::expand_tilde(p);
         }
         let paths = kubeconfig::paths();
+        if paths.len() == 1 {
+            return paths[0].clone(); // nothing to choose: do not parse it twice
+        }
         let mut broken = Vec::new();
         let mut chosen = None;
         for p in &paths {
