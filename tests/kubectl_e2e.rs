@@ -41,15 +41,33 @@ fn kubectl_authenticates_and_reuses_the_cached_token() {
     );
 }
 
+/// kubectl's minor version (exec apiVersion v1 needs 1.22+; Debian's kubernetes-client is 1.20).
+fn kubectl_minor() -> u32 {
+    let out = std::process::Command::new("kubectl")
+        .args(["version", "--client", "-o", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["clientVersion"]["minor"]
+        .as_str()
+        .and_then(|m| m.trim_end_matches('+').parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn kubectl_with_v1_exec_api_and_session_keys() {
     let h = Home::new();
     let srv = ApiServer::start(h.path(), "alpha", &[(AK, SK)]);
+    let api = if kubectl_minor() >= 22 {
+        "client.authentication.k8s.io/v1"
+    } else {
+        "client.authentication.k8s.io/v1beta1"
+    };
     let kc = h.write(
         "kubeconfig",
         &exec_kubeconfig(
             &srv,
-            "client.authentication.k8s.io/v1",
+            api,
             &["token", "--cluster-name", "alpha", "--no-cache"],
             &[],
         ),
