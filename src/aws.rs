@@ -385,16 +385,7 @@ pub fn assume_role(
     target: &Target,
     req: &RoleRequest<'_>,
 ) -> Result<Credentials> {
-    let mut b = aws_sdk_sts::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(target.region.clone()))
-        .credentials_provider(base)
-        .use_fips(target.variant.fips)
-        .use_dual_stack(target.variant.dual_stack);
-    if let Some(url) = endpoint_override("STS") {
-        b = b.endpoint_url(url);
-    }
-    let client = aws_sdk_sts::Client::from_conf(b.build());
+    let client = aws_sdk_sts::Client::from_conf(sts_config(base, target));
     let out = rt
         .block_on(
             client
@@ -455,16 +446,7 @@ pub fn describe_cluster(
     name: &str,
 ) -> Result<ClusterInfo> {
     use aws_sdk_eks::operation::describe_cluster::DescribeClusterError;
-    let mut b = aws_sdk_eks::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(target.region.clone()))
-        .credentials_provider(creds)
-        .use_fips(target.variant.fips)
-        .use_dual_stack(target.variant.dual_stack);
-    if let Some(url) = endpoint_override("EKS") {
-        b = b.endpoint_url(url);
-    }
-    let client = aws_sdk_eks::Client::from_conf(b.build());
+    let client = eks_client(creds, target);
     let out = rt
         .block_on(client.describe_cluster().name(name).send())
         .map_err(|e| match e.as_service_error() {
@@ -499,4 +481,47 @@ pub fn describe_cluster(
         id: c.id.clone(),
         outpost: c.outpost_config.is_some(),
     })
+}
+
+/// STS GetCallerIdentity (honouring `AWS_ENDPOINT_URL_STS`).
+pub fn get_caller_identity(
+    rt: &tokio::runtime::Runtime,
+    creds: Credentials,
+    target: &Target,
+) -> Result<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput> {
+    let client = aws_sdk_sts::Client::from_conf(sts_config(creds, target));
+    rt.block_on(client.get_caller_identity().send())
+        .map_err(|e| {
+            anyhow!(
+                "STS GetCallerIdentity failed: {}",
+                one_line(&error_chain(&e))
+            )
+        })
+}
+
+fn sts_config(creds: Credentials, target: &Target) -> aws_sdk_sts::Config {
+    let mut b = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(target.region.clone()))
+        .credentials_provider(creds)
+        .use_fips(target.variant.fips)
+        .use_dual_stack(target.variant.dual_stack);
+    if let Some(url) = endpoint_override("STS") {
+        b = b.endpoint_url(url);
+    }
+    b.build()
+}
+
+/// An EKS client for `target` (honouring `AWS_ENDPOINT_URL_EKS` / `AWS_ENDPOINT_URL`).
+pub fn eks_client(creds: Credentials, target: &Target) -> aws_sdk_eks::Client {
+    let mut b = aws_sdk_eks::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(target.region.clone()))
+        .credentials_provider(creds)
+        .use_fips(target.variant.fips)
+        .use_dual_stack(target.variant.dual_stack);
+    if let Some(url) = endpoint_override("EKS") {
+        b = b.endpoint_url(url);
+    }
+    aws_sdk_eks::Client::from_conf(b.build())
 }

@@ -52,6 +52,100 @@ pub enum Command {
     Ns(NsArgs),
     /// Print a shell completion script (with dynamic completion of context names)
     Completions(CompletionsArgs),
+    /// Show who EKS sees for a context: account, caller, and the principal access entries match
+    Whoami(WhoamiArgs),
+    /// Whether an EKS access entry lets the caller in; list, grant and revoke access entries
+    Access(AccessArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct WhoamiArgs {
+    /// Context whose credentials to use (default: the current context)
+    #[arg(long, add = ArgValueCandidates::new(context_candidates))]
+    pub context: Option<String>,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: ReportFormat,
+}
+
+/// Which cluster, and with whose credentials: a context's (default: the current one), or a
+/// cluster name with the default AWS credentials.
+#[derive(Args, Debug, Clone)]
+pub struct AccessTarget {
+    /// Context to take the cluster, region and credentials from (default: the current context)
+    #[arg(long, add = ArgValueCandidates::new(context_candidates))]
+    pub context: Option<String>,
+    /// AWS region (overrides the context's)
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile to call the EKS API with (overrides the context's)
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AccessArgs {
+    #[command(subcommand)]
+    pub command: Option<AccessCommand>,
+    /// EKS cluster name (with --region), instead of a context
+    #[arg(long, conflicts_with = "context")]
+    pub cluster: Option<String>,
+    #[command(flatten)]
+    pub target: AccessTarget,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub output: ReportFormat,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum AccessCommand {
+    /// List every access entry of a cluster with its policies
+    List {
+        /// EKS cluster name (default: the context's cluster)
+        #[arg(conflicts_with = "context")]
+        cluster: Option<String>,
+        #[command(flatten)]
+        target: AccessTarget,
+        /// Output format
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: ReportFormat,
+    },
+    /// Create an access entry (if missing) and associate an access policy
+    Grant {
+        /// IAM principal ARN (role or user)
+        principal_arn: String,
+        /// Policy: ARN, name (AmazonEKSViewPolicy) or cluster-admin, admin, edit, view
+        #[arg(long)]
+        policy: String,
+        /// Scope the policy to these namespaces (default: the whole cluster)
+        #[arg(long = "namespace", short = 'n', value_name = "NS")]
+        namespaces: Vec<String>,
+        /// EKS cluster name (default: the context's cluster)
+        #[arg(conflicts_with = "context")]
+        cluster: Option<String>,
+        #[command(flatten)]
+        target: AccessTarget,
+    },
+    /// Disassociate one access policy, or delete the whole access entry
+    Revoke {
+        /// IAM principal ARN (role or user)
+        principal_arn: String,
+        /// Only disassociate this policy (default: delete the access entry)
+        #[arg(long)]
+        policy: Option<String>,
+        /// EKS cluster name (default: the context's cluster)
+        #[arg(conflicts_with = "context")]
+        cluster: Option<String>,
+        #[command(flatten)]
+        target: AccessTarget,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

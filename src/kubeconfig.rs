@@ -625,6 +625,15 @@ pub struct EksExec {
     pub region: Option<String>,
     pub role_arn: Option<String>,
     pub profile: Option<String>,
+    /// `--session-name` of a kctx entry (the role session name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// Whether the entry names an Outposts cluster id rather than a cluster name.
+    #[serde(skip)]
+    pub by_id: bool,
+    /// The exec entry's `env` (names and values), applied when acting as this user.
+    #[serde(skip)]
+    pub env: Vec<(String, String)>,
 }
 
 impl EksExec {
@@ -670,14 +679,31 @@ impl EksExec {
                     .then(|| e.get("value")?.as_str().map(str::to_owned))?
             })
         };
+        let env_all: Vec<(String, String)> = exec
+            .get("env")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| {
+                        Some((
+                            e.get("name")?.as_str()?.to_owned(),
+                            e.get("value")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Some(Self {
             command: base,
+            by_id: flag(&["--cluster-id"]).is_some(),
             cluster: flag(&["--cluster-name", "--cluster-id", "-i"]),
             region: flag(&["--region"])
                 .or_else(|| env("AWS_REGION"))
                 .or_else(|| env("AWS_DEFAULT_REGION")),
             role_arn: flag(&["--role-arn", "--role", "-r"]),
-            profile: env("AWS_PROFILE"),
+            profile: flag(&["--profile"]).or_else(|| env("AWS_PROFILE")),
+            session_name: flag(&["--session-name"]),
+            env: env_all,
         })
     }
 }

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::cli::Command;
 
+mod access;
 mod add;
 mod cache;
 mod completions;
@@ -17,6 +18,7 @@ mod rename;
 mod rm;
 mod token;
 mod use_context;
+mod whoami;
 
 pub use completions::COMPLETE_VAR;
 
@@ -37,5 +39,7 @@ pub fn run(command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Rm(a)) => a.run(),
         Some(Command::Ns(a)) => a.run(),
         Some(Command::Completions(a)) => a.run(),
+        Some(Command::Whoami(a)) => a.run(),
+        Some(Command::Access(a)) => a.run(),
     }
 }

@@ -416,3 +416,54 @@ pub fn kubectl_view(h: &Home, kubeconfig: &str) -> serde_json::Value {
         .args(["config", "view", "--raw", "-o", "json"]));
     serde_json::from_str(&out).unwrap()
 }
+
+/// The EKS access-entry test double (tests/support/fake_eks.py) with the given state.
+pub struct FakeEks {
+    pub url: String,
+    _guard: Guarded,
+}
+
+impl FakeEks {
+    pub fn start(dir: &Path, state: &serde_json::Value) -> Self {
+        let f = dir.join(format!("eks-state-{}.json", free_port()));
+        std::fs::write(&f, state.to_string()).unwrap();
+        let mut child = Command::new("python3")
+            .arg(repo().join("tests/support/fake_eks.py"))
+            .arg("--state")
+            .arg(&f)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("port");
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            _guard: Guarded { child },
+        }
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request;sys.stdout.write(urllib.request.urlopen(sys.argv[1]+'/_state').read().decode())",
+                &self.url,
+            ])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.state()["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    }
+}

@@ -1,0 +1,398 @@
+//! EKS access entries: who may use a cluster through the EKS API (not the aws-auth ConfigMap).
+
+use std::fmt;
+
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::types::{AccessScope, AccessScopeType};
+
+/// A cluster's access entries, through one EKS client.
+pub struct Eks<'a> {
+    pub rt: &'a tokio::runtime::Runtime,
+    pub client: aws_sdk_eks::Client,
+    pub cluster: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Scope {
+    Cluster,
+    Namespace { namespaces: Vec<String> },
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Cluster => write!(f, "cluster"),
+            Scope::Namespace { namespaces } => write!(f, "namespaces {}", namespaces.join(",")),
+        }
+    }
+}
+
+impl Scope {
+    fn from_sdk(s: Option<&AccessScope>) -> Self {
+        match s {
+            Some(s) if s.r#type == Some(AccessScopeType::Namespace) => Scope::Namespace {
+                namespaces: s.namespaces.clone().unwrap_or_default(),
+            },
+            _ => Scope::Cluster,
+        }
+    }
+
+    fn to_sdk(&self) -> AccessScope {
+        match self {
+            Scope::Cluster => AccessScope::builder()
+                .r#type(AccessScopeType::Cluster)
+                .build(),
+            Scope::Namespace { namespaces } => AccessScope::builder()
+                .r#type(AccessScopeType::Namespace)
+                .set_namespaces(Some(namespaces.clone()))
+                .build(),
+        }
+    }
+
+    pub fn from_namespaces(ns: &[String]) -> Self {
+        if ns.is_empty() {
+            Scope::Cluster
+        } else {
+            let mut namespaces = ns.to_vec();
+            namespaces.sort();
+            namespaces.dedup();
+            Scope::Namespace { namespaces }
+        }
+    }
+
+    fn normalized(&self) -> Self {
+        match self {
+            Scope::Namespace { namespaces } => Self::from_namespaces(namespaces),
+            s => s.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Policy {
+    pub policy_arn: String,
+    pub scope: Scope,
+}
+
+impl Policy {
+    pub fn name(&self) -> &str {
+        policy_name(&self.policy_arn)
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub principal_arn: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub username: String,
+    pub groups: Vec<String>,
+    pub policies: Vec<Policy>,
+}
+
+impl Entry {
+    pub fn grants_something(&self) -> bool {
+        !self.policies.is_empty() || !self.groups.is_empty()
+    }
+}
+
+/// The last segment of a policy ARN.
+pub fn policy_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// A full policy ARN from an ARN, a policy name, or a short form
+/// (`cluster-admin`, `admin`, `edit`, `view`, `admin-view`).
+pub fn policy_arn(input: &str, partition: &str) -> Result<String> {
+    if input.starts_with("arn:") {
+        return Ok(input.to_owned());
+    }
+    let name = match input.to_ascii_lowercase().as_str() {
+        "cluster-admin" | "clusteradmin" => "AmazonEKSClusterAdminPolicy",
+        "admin" => "AmazonEKSAdminPolicy",
+        "edit" => "AmazonEKSEditPolicy",
+        "view" => "AmazonEKSViewPolicy",
+        "admin-view" => "AmazonEKSAdminViewPolicy",
+        _ if input.starts_with("AmazonEKS") && input.bytes().all(|b| b.is_ascii_alphanumeric()) => input,
+        _ => bail!(
+            "unknown access policy {input:?}: use a policy ARN, a name such as AmazonEKSViewPolicy, or cluster-admin, admin, edit, view"
+        ),
+    };
+    Ok(format!(
+        "arn:{partition}:eks::aws:cluster-access-policy/{name}"
+    ))
+}
+
+/// The partition of a region (for policy ARNs).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else if region.starts_with("us-isob-") {
+        "aws-iso-b"
+    } else if region.starts_with("us-isof-") {
+        "aws-iso-f"
+    } else if region.starts_with("us-iso-") {
+        "aws-iso"
+    } else if region.starts_with("eu-isoe-") {
+        "aws-iso-e"
+    } else if region.starts_with("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
+    }
+}
+
+/// Is this error EKS's "not found"?
+fn not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ResourceNotFoundException")
+}
+
+impl Eks<'_> {
+    /// One line naming the operation, the cluster, and for access denied the permission.
+    fn err<E, R>(&self, op: &str, e: SdkError<E, R>) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        let svc = e.as_service_error();
+        let code = svc.and_then(|s| s.code()).unwrap_or("");
+        let msg = svc.and_then(|s| s.message()).unwrap_or("").to_owned();
+        match code {
+            "AccessDeniedException" => anyhow!(
+                "missing permission eks:{op} on cluster {:?} in {}: the caller may not call it ({})",
+                self.cluster,
+                self.region,
+                crate::aws::one_line(&msg)
+            ),
+            "ResourceNotFoundException" if op == "DescribeCluster" => anyhow!(
+                "EKS cluster {:?} not found in region {}",
+                self.cluster,
+                self.region
+            ),
+            "" => anyhow!(
+                "eks:{op} on cluster {:?} failed: {}",
+                self.cluster,
+                crate::aws::one_line(&crate::aws::error_chain(&e))
+            ),
+            _ => anyhow!(
+                "eks:{op} on cluster {:?} failed: {code}: {}",
+                self.cluster,
+                crate::aws::one_line(&msg)
+            ),
+        }
+    }
+
+    /// `accessConfig.authenticationMode` (CONFIG_MAP when EKS reports none).
+    pub fn authentication_mode(&self) -> Result<String> {
+        let out = self
+            .rt
+            .block_on(self.client.describe_cluster().name(&self.cluster).send())
+            .map_err(|e| self.err("DescribeCluster", e))?;
+        Ok(out
+            .cluster
+            .and_then(|c| c.access_config)
+            .and_then(|a| a.authentication_mode)
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_else(|| "CONFIG_MAP".into()))
+    }
+
+    /// Every access entry's principal ARN, following `nextToken`.
+    pub fn list_entries(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .rt
+                .block_on(
+                    self.client
+                        .list_access_entries()
+                        .cluster_name(&self.cluster)
+                        .set_next_token(token.take())
+                        .send(),
+                )
+                .map_err(|e| self.err("ListAccessEntries", e))?;
+            out.extend(page.access_entries.unwrap_or_default());
+            match page.next_token {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// One entry with its policies; `None` when there is no such entry.
+    pub fn entry(&self, principal: &str) -> Result<Option<Entry>> {
+        let out = match self.rt.block_on(
+            self.client
+                .describe_access_entry()
+                .cluster_name(&self.cluster)
+                .principal_arn(principal)
+                .send(),
+        ) {
+            Ok(o) => o,
+            Err(e) if not_found(&e) => return Ok(None),
+            Err(e) => return Err(self.err("DescribeAccessEntry", e)),
+        };
+        let e = out
+            .access_entry
+            .unwrap_or_else(|| aws_sdk_eks::types::AccessEntry::builder().build());
+        Ok(Some(Entry {
+            principal_arn: e.principal_arn.unwrap_or_else(|| principal.to_owned()),
+            kind: e.r#type.unwrap_or_default(),
+            username: e.username.unwrap_or_default(),
+            groups: e.kubernetes_groups.unwrap_or_default(),
+            policies: self.policies(principal)?,
+        }))
+    }
+
+    /// The access policies associated with an entry, following `nextToken`.
+    pub fn policies(&self, principal: &str) -> Result<Vec<Policy>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .rt
+                .block_on(
+                    self.client
+                        .list_associated_access_policies()
+                        .cluster_name(&self.cluster)
+                        .principal_arn(principal)
+                        .set_next_token(token.take())
+                        .send(),
+                )
+                .map_err(|e| self.err("ListAssociatedAccessPolicies", e))?;
+            for p in page.associated_access_policies.unwrap_or_default() {
+                out.push(Policy {
+                    policy_arn: p.policy_arn.unwrap_or_default(),
+                    scope: Scope::from_sdk(p.access_scope.as_ref()),
+                });
+            }
+            match page.next_token {
+                Some(t) if !t.is_empty() => token = Some(t),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// The entry that admits `principal`: its exact ARN, else (for roles) an entry naming the
+    /// same role with a path.
+    pub fn find_for(&self, principal: &str) -> Result<Option<Entry>> {
+        if let Some(e) = self.entry(principal)? {
+            return Ok(Some(e));
+        }
+        if !principal.contains(":role/") {
+            return Ok(None);
+        }
+        let all = self.list_entries()?;
+        match all
+            .iter()
+            .find(|a| crate::identity::same_principal(a, principal))
+        {
+            Some(arn) => self.entry(arn),
+            None => Ok(None),
+        }
+    }
+
+    pub fn create_entry(&self, principal: &str) -> Result<()> {
+        self.rt
+            .block_on(
+                self.client
+                    .create_access_entry()
+                    .cluster_name(&self.cluster)
+                    .principal_arn(principal)
+                    .r#type("STANDARD")
+                    .send(),
+            )
+            .map_err(|e| self.err("CreateAccessEntry", e))?;
+        Ok(())
+    }
+
+    pub fn delete_entry(&self, principal: &str) -> Result<()> {
+        self.rt
+            .block_on(
+                self.client
+                    .delete_access_entry()
+                    .cluster_name(&self.cluster)
+                    .principal_arn(principal)
+                    .send(),
+            )
+            .map_err(|e| self.err("DeleteAccessEntry", e))?;
+        Ok(())
+    }
+
+    pub fn associate(&self, principal: &str, policy_arn: &str, scope: &Scope) -> Result<()> {
+        self.rt
+            .block_on(
+                self.client
+                    .associate_access_policy()
+                    .cluster_name(&self.cluster)
+                    .principal_arn(principal)
+                    .policy_arn(policy_arn)
+                    .access_scope(scope.to_sdk())
+                    .send(),
+            )
+            .map_err(|e| self.err("AssociateAccessPolicy", e))?;
+        Ok(())
+    }
+
+    pub fn disassociate(&self, principal: &str, policy_arn: &str) -> Result<()> {
+        self.rt
+            .block_on(
+                self.client
+                    .disassociate_access_policy()
+                    .cluster_name(&self.cluster)
+                    .principal_arn(principal)
+                    .policy_arn(policy_arn)
+                    .send(),
+            )
+            .map_err(|e| self.err("DisassociateAccessPolicy", e))?;
+        Ok(())
+    }
+}
+
+/// Whether `existing` already grants `policy_arn` with `scope` (namespaces compared as sets).
+pub fn has_policy(existing: &[Policy], policy_arn: &str, scope: &Scope) -> bool {
+    existing
+        .iter()
+        .any(|p| p.policy_arn == policy_arn && p.scope.normalized() == scope.normalized())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_forms() {
+        let view = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+        assert_eq!(policy_arn("view", "aws").unwrap(), view);
+        assert_eq!(policy_arn("AmazonEKSViewPolicy", "aws").unwrap(), view);
+        assert_eq!(policy_arn(view, "aws").unwrap(), view);
+        assert_eq!(
+            policy_arn("cluster-admin", "aws-cn").unwrap(),
+            "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        );
+        assert!(policy_arn("root", "aws").is_err());
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+    }
+
+    #[test]
+    fn scopes_compare_as_sets() {
+        let a = Scope::from_namespaces(&["b".into(), "a".into()]);
+        let p = [Policy {
+            policy_arn: "x".into(),
+            scope: Scope::Namespace {
+                namespaces: vec!["a".into(), "b".into()],
+            },
+        }];
+        assert!(has_policy(&p, "x", &a));
+        assert!(!has_policy(&p, "x", &Scope::Cluster));
+        assert_eq!(a.to_string(), "namespaces a,b");
+    }
+}
