@@ -680,3 +680,88 @@ fn kubectl_authenticates_through_the_kubeconfig_add_wrote() {
     assert!(out.contains("v1.31.0-eks-test"), "{out}");
     assert!(srv.requests().iter().all(|r| r["ok"] == true));
 }
+
+#[test]
+fn clusters_not_ready_are_refused_naming_the_status() {
+    let h = Home::new();
+    let eks = FakeEks::start(
+        h.path(),
+        &json!({"clusters": {"creating": {"status": "CREATING", "entries": {}}}}),
+    );
+    let cfg = h.write(".kube/config", FOREIGN);
+    let o = run(h
+        .kctx_moto()
+        .env("AWS_ENDPOINT_URL_EKS", &eks.url)
+        .args(["add", "creating"]));
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("\"creating\" is CREATING, not ACTIVE or UPDATING"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1);
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), FOREIGN);
+}
+
+#[test]
+fn outposts_clusters_are_addressed_by_id_as_update_kubeconfig_does() {
+    let (ha, hk) = (Home::new(), Home::new());
+    let eks = FakeEks::start(
+        ha.path(),
+        &json!({"clusters": {"edge": {"outpost": true, "entries": {}}}}),
+    );
+    ok(ha.aws_moto().env("AWS_ENDPOINT_URL_EKS", &eks.url).args([
+        "eks",
+        "update-kubeconfig",
+        "--name",
+        "edge",
+    ]));
+    ok(hk
+        .kctx_moto()
+        .env("AWS_ENDPOINT_URL_EKS", &eks.url)
+        .args(["add", "edge"]));
+    let arn = "arn:aws:eks:us-west-2:123456789012:cluster/edge";
+    let id = "2f0ac4b2-7d3e-4b8a-9f1e-0123456789ab";
+    assert_eq!(
+        exec_of(&ha, arn)["args"],
+        json!([
+            "--region",
+            "us-west-2",
+            "eks",
+            "get-token",
+            "--cluster-id",
+            id,
+            "--output",
+            "json"
+        ])
+    );
+    assert_eq!(
+        exec_of(&hk, arn)["args"],
+        json!(["token", "--cluster-id", id, "--region", "us-west-2"])
+    );
+    assert_eq!(
+        without_exec(yaml(&ha.path().join(".kube/config"))),
+        without_exec(yaml(&hk.path().join(".kube/config")))
+    );
+}
+
+#[test]
+fn assume_role_arn_is_used_only_to_read_the_cluster() {
+    let name = unique("xacct");
+    let arn = create_cluster(&name, "us-west-2");
+    let h = Home::new();
+    let reader = format!(
+        "arn:aws:iam::123456789012:role/reader-{}",
+        std::process::id()
+    );
+    ok(h.kctx_moto()
+        .args(["add", &name, "--assume-role-arn", &reader]));
+    let s = moto_assumed(&reader);
+    assert_eq!(s.len(), 1, "one AssumeRole for DescribeCluster");
+    assert_eq!(s[0]["session_name"], "EKSDescribeClusterSession");
+    let exec = exec_of(&h, &arn);
+    assert!(
+        !exec.to_string().contains("reader-"),
+        "the read-only role stays out of the user: {exec}"
+    );
+}

@@ -447,3 +447,131 @@ fn assume_role_failure_is_one_line_naming_the_role() {
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(!e.contains(SK));
 }
+
+fn access_key_in(token: &str) -> String {
+    let url = token_url(token);
+    url.split("X-Amz-Credential=")
+        .nth(1)
+        .unwrap()
+        .split("%2F")
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn full_chain_assume_role_profile_credential_process_and_web_identity() {
+    let h = Home::new();
+    let proc_script = h.write(
+        "proc.sh",
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDPROC\", \"SecretAccessKey\": \"procsecret\", \"SessionToken\": \"proctoken\", \"Expiration\": \"2099-01-01T00:00:00Z\"}'\n",
+    );
+    std::fs::set_permissions(
+        &proc_script,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let role = format!(
+        "arn:aws:iam::123456789012:role/chained-{}",
+        std::process::id()
+    );
+    h.write(
+        ".aws/config",
+        &format!(
+            "[profile base]\nregion = us-west-2\n[profile chained]\nrole_arn = {role}\nsource_profile = base\nregion = us-west-2\n[profile proc]\ncredential_process = {}\nregion = eu-west-1\n",
+            proc_script.display()
+        ),
+    );
+    h.write(
+        ".aws/credentials",
+        "[base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = basesecret\n",
+    );
+    // assume-role profile (source_profile), through moto's STS
+    let out = ok(h.kctx().env("AWS_ENDPOINT_URL_STS", moto()).args([
+        "token",
+        "-i",
+        "c",
+        "--profile",
+        "chained",
+        "--no-cache",
+    ]));
+    let tok = exec_credential(&out).2;
+    let sessions = moto_assumed(&role);
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(
+        access_key_in(&tok),
+        sessions[0]["access_key_id"].as_str().unwrap()
+    );
+    verify::verify(&tok, SystemTime::now()).unwrap();
+    // credential_process
+    let out = ok(h
+        .kctx()
+        .args(["token", "-i", "c", "--profile", "proc", "--no-cache"]));
+    let tok = exec_credential(&out).2;
+    assert_eq!(access_key_in(&tok), "AKIDPROC");
+    assert!(token_url(&tok).starts_with("https://sts.eu-west-1.amazonaws.com/?"));
+    // web identity (IRSA), through moto's AssumeRoleWithWebIdentity
+    let wi_role = format!("arn:aws:iam::123456789012:role/irsa-{}", std::process::id());
+    let wi = h.write("wi-token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\n");
+    let out = ok(h
+        .kctx()
+        .env("AWS_ENDPOINT_URL_STS", moto())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_WEB_IDENTITY_TOKEN_FILE", &wi)
+        .env("AWS_ROLE_ARN", &wi_role)
+        .env("AWS_ROLE_SESSION_NAME", "irsa")
+        .args(["token", "-i", "c", "--no-cache"]));
+    let tok = exec_credential(&out).2;
+    let s = moto_assumed(&wi_role);
+    assert_eq!(s.len(), 1, "AssumeRoleWithWebIdentity recorded");
+    assert_eq!(access_key_in(&tok), s[0]["access_key_id"].as_str().unwrap());
+}
+
+#[test]
+fn container_credentials_from_a_local_endpoint() {
+    // The ECS/EKS Pod Identity style endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI), served
+    // on loopback by a few lines of Python following the published response shape.
+    let server = r#"
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.headers.get("Authorization") != "pod-token":
+            self.send_response(401); self.end_headers(); return
+        body = json.dumps({"AccessKeyId": "ASIACONTAINER", "SecretAccessKey": "s", "Token": "t",
+                           "Expiration": "2099-01-01T00:00:00Z", "RoleArn": "arn:aws:iam::1:role/pod"}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+s = HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", server])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port = line.trim().to_owned();
+    let h = Home::new();
+    let o = run(h
+        .kctx()
+        .env("AWS_REGION", "us-west-2")
+        .env(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("http://127.0.0.1:{port}/creds"),
+        )
+        .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-token")
+        .args(["token", "-i", "c", "--no-cache"]));
+    let _ = child.kill();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tok = exec_credential(&stdout(&o)).2;
+    assert_eq!(access_key_in(&tok), "ASIACONTAINER");
+    assert!(token_url(&tok).contains("X-Amz-Security-Token=t&"));
+}

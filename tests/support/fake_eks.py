@@ -4,7 +4,7 @@
 Written from the EKS API reference (restJson1): request paths and bodies, response shapes,
 pagination with maxResults/nextToken, and error bodies with the x-amzn-ErrorType header.
 
-  GET    /clusters/{name}                                         DescribeCluster
+  GET    /clusters/{name}                                         DescribeCluster ("status", "outpost": true)
   GET    /clusters/{name}/access-entries                          ListAccessEntries
   POST   /clusters/{name}/access-entries                          CreateAccessEntry
   GET    /clusters/{name}/access-entries/{principalArn}           DescribeAccessEntry
@@ -95,11 +95,15 @@ def main():
             op = "DescribeCluster"
             check(op)
             c = cluster(name)
-            return op, 200, {"cluster": {
-                "name": name, "arn": f"arn:aws:eks:{region}:{account}:cluster/{name}",
-                "status": "ACTIVE", "endpoint": f"https://{name}.example", "version": "1.31",
-                "certificateAuthority": {"data": "QUJD"},
-                "accessConfig": {"authenticationMode": c["mode"]}}}
+            doc = {"name": name, "arn": f"arn:aws:eks:{region}:{account}:cluster/{name}",
+                   "status": c.get("status", "ACTIVE"), "endpoint": f"https://{name}.example",
+                   "version": "1.31", "certificateAuthority": {"data": "QUJD"},
+                   "accessConfig": {"authenticationMode": c.get("mode", "API_AND_CONFIG_MAP")}}
+            if c.get("outpost"):
+                doc["id"] = "2f0ac4b2-7d3e-4b8a-9f1e-0123456789ab"
+                doc["outpostConfig"] = {"outpostArns": [f"arn:aws:outposts:{region}:{account}:outpost/op-0abc"],
+                                        "controlPlaneInstanceType": "m5.large"}
+            return op, 200, {"cluster": doc}
         c = cluster(name)
         if len(parts) == 3 and parts[2] == "access-entries":
             if method == "GET":
