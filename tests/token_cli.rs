@@ -532,7 +532,7 @@ fn container_credentials_from_a_local_endpoint() {
     // The ECS/EKS Pod Identity style endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI), served
     // on loopback by a few lines of Python following the published response shape.
     let server = r#"
-import json, sys
+import json, sys, threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 class H(BaseHTTPRequestHandler):
     def log_message(self, *a): pass
@@ -545,20 +545,10 @@ class H(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
 s = HTTPServer(("127.0.0.1", 0), H)
 print(s.server_address[1], flush=True)
-s.serve_forever()
+threading.Thread(target=s.serve_forever, daemon=True).start()
+sys.stdin.read()
 "#;
-    let mut child = std::process::Command::new("python3")
-        .args(["-c", server])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port = line.trim().to_owned();
+    let (server, port) = spawn_server(std::process::Command::new("python3").args(["-c", server]));
     let h = Home::new();
     let o = run(h
         .kctx()
@@ -569,7 +559,7 @@ s.serve_forever()
         )
         .env("AWS_CONTAINER_AUTHORIZATION_TOKEN", "pod-token")
         .args(["token", "-i", "c", "--no-cache"]));
-    let _ = child.kill();
+    drop(server);
     assert!(o.status.success(), "{}", stderr(&o));
     let tok = exec_credential(&stdout(&o)).2;
     assert_eq!(access_key_in(&tok), "ASIACONTAINER");

@@ -258,19 +258,7 @@ fn list(cluster: Option<&str>, t: &AccessTarget, output: ReportFormat) -> Result
                     policies_line(e),
                 ]);
             }
-            let widths: Vec<usize> = (0..5)
-                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-                .collect();
-            let mut out = String::new();
-            for row in &rows {
-                let cells: Vec<String> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-                    .collect();
-                out.push_str(cells.join("   ").trim_end());
-                out.push('\n');
-            }
+            let out = super::render_table(&rows);
             print!("{out}");
         }
     }

@@ -71,24 +71,7 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
                     dash(who.as_deref()),
                 ]);
             }
-            let widths: Vec<usize> = (0..8)
-                .map(|i| {
-                    table
-                        .iter()
-                        .map(|r| r[i].chars().count())
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect();
-            for row in &table {
-                let line: Vec<String> = row
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-                    .collect();
-                out.push_str(line.join("   ").trim_end());
-                out.push('\n');
-            }
+            out = super::render_table(&table);
         }
     }
     print!("{out}");

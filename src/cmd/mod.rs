@@ -22,6 +22,24 @@ mod whoami;
 
 pub use completions::COMPLETE_VAR;
 
+/// Left-aligned columns three spaces apart, trailing spaces trimmed.
+fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect();
+        out.push_str(cells.join("   ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 pub trait Run {
     fn run(&self) -> Result<ExitCode>;
 }

@@ -117,6 +117,22 @@ impl Drop for Guarded {
     }
 }
 
+/// Starts a test server that prints its port on its first line and lives until its stdin
+/// (held by the returned guard) closes.
+pub fn spawn_server(cmd: &mut Command) -> (Guarded, u16) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn test server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the server prints its port");
+    (Guarded { child }, port)
+}
+
 fn wait_http(url: &str) {
     let start = Instant::now();
     let addr = url
@@ -265,8 +281,8 @@ impl ApiServer {
             .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
             .collect();
         std::fs::write(&sfile, serde_json::to_string(&map).unwrap()).unwrap();
-        let mut child = Command::new("python3")
-            .arg(repo().join("tests/support/fake_apiserver.py"))
+        let mut cmd = Command::new("python3");
+        cmd.arg(repo().join("tests/support/fake_apiserver.py"))
             .arg("--cert")
             .arg(&cert)
             .arg("--key")
@@ -275,22 +291,14 @@ impl ApiServer {
             .arg("--secrets")
             .arg(&sfile)
             .arg("--log")
-            .arg(&log)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port: u16 = line.trim().parse().expect("port");
+            .arg(&log);
+        let (guard, port) = spawn_server(&mut cmd);
         Self {
             url: format!("https://127.0.0.1:{port}"),
             ca_pem,
             log,
             secrets: sfile,
-            _guard: Guarded { child },
+            _guard: guard,
         }
     }
 
@@ -427,22 +435,14 @@ impl FakeEks {
     pub fn start(dir: &Path, state: &serde_json::Value) -> Self {
         let f = dir.join(format!("eks-state-{}.json", free_port()));
         std::fs::write(&f, state.to_string()).unwrap();
-        let mut child = Command::new("python3")
-            .arg(repo().join("tests/support/fake_eks.py"))
+        let mut cmd = Command::new("python3");
+        cmd.arg(repo().join("tests/support/fake_eks.py"))
             .arg("--state")
-            .arg(&f)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port: u16 = line.trim().parse().expect("port");
+            .arg(&f);
+        let (guard, port) = spawn_server(&mut cmd);
         Self {
             url: format!("http://127.0.0.1:{port}"),
-            _guard: Guarded { child },
+            _guard: guard,
         }
     }
 
