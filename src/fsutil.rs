@@ -63,14 +63,15 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
         Ok(m) => m.permissions().mode() & 0o7777,
         Err(_) => new_mode,
     };
+    let prefix = format!(
+        ".{}.",
+        target
+            .file_name()
+            .map_or("kctx".into(), |n| n.to_string_lossy())
+    );
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.",
-            target
-                .file_name()
-                .map_or("kctx".into(), |n| n.to_string_lossy())
-        ))
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TMP_SUFFIX)
         .permissions(fs::Permissions::from_mode(mode))
         .tempfile_in(&dir)
         .with_context(|| format!("cannot write in directory {}", dir.display()))?;
@@ -87,7 +88,33 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
     if let Ok(d) = File::open(&dir) {
         let _ = d.sync_all();
     }
+    remove_stale_temps(&dir, &prefix);
     Ok(())
+}
+
+const TMP_SUFFIX: &str = ".tmp";
+/// A temp file this old was left by a writer that was killed (kill -9, power loss).
+const STALE_TEMP_AGE: Duration = Duration::from_secs(3600);
+
+/// Removes our own temp files (`.<name>.XXXXXX.tmp`) that a killed writer left behind.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(prefix) && name.ends_with(TMP_SUFFIX)) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if old {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 /// A client-go style lock: `<file>.lock` created with O_CREAT|O_EXCL, removed on drop.
@@ -179,6 +206,34 @@ mod tests {
         );
         let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 3, "no temp files left behind");
+    }
+
+    #[test]
+    fn stale_temp_files_of_killed_writers_are_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("config");
+        let stale = d.path().join(".config.AbCdEf.tmp");
+        let fresh = d.path().join(".config.XyZ123.tmp");
+        let other = d.path().join(".other.AbCdEf.tmp");
+        for p in [&stale, &fresh, &other] {
+            fs::write(p, "partial").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7200);
+        for p in [&stale, &other] {
+            File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        write_atomic(&f, b"x", 0o600).unwrap();
+        assert!(!stale.exists(), "a killed writer's temp file is cleaned up");
+        assert!(fresh.exists(), "a temp file that may be in use stays");
+        assert!(
+            other.exists(),
+            "another file's temp files are not ours to touch"
+        );
     }
 
     #[test]
