@@ -765,3 +765,35 @@ fn assume_role_arn_is_used_only_to_read_the_cluster() {
         "the read-only role stays out of the user: {exec}"
     );
 }
+
+#[test]
+fn exec_command_is_the_bare_name_when_path_finds_this_binary_and_verbose_shows_entries() {
+    let name = unique("bare");
+    let arn = create_cluster(&name, "us-west-2");
+    let h = Home::new();
+    let bin = h.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(kctx_bin(), bin.join("kctx")).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = ok(h
+        .kctx_moto()
+        .env("PATH", &path)
+        .args(["add", &name, "--verbose"]));
+    assert_eq!(exec_of(&h, &arn)["command"], "kctx");
+    // --verbose: the message, then the context, user and cluster entries, as update-kubeconfig
+    let (msg, rest) = out.split_once('\n').unwrap();
+    assert!(msg.starts_with("Added new context "), "{out}");
+    assert!(rest.starts_with("Entries:\n\n"), "{out}");
+    let docs: Vec<&str> = rest["Entries:\n\n".len()..]
+        .split("\n\n")
+        .filter(|d| !d.trim().is_empty())
+        .collect();
+    assert_eq!(docs.len(), 3, "{out}");
+    assert!(
+        docs[0].starts_with("context:")
+            && docs[1].starts_with("name:")
+            && docs[2].starts_with("cluster:"),
+        "{out}"
+    );
+    assert!(docs[1].contains("command: kctx"));
+}
