@@ -147,6 +147,22 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
+/// Collects every page: `page(token)` returns one page's items and the next token.
+fn paginate<T>(
+    mut page: impl FnMut(Option<String>) -> Result<(Vec<T>, Option<String>)>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let (items, next) = page(token.take())?;
+        out.extend(items);
+        match next {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// Is this error EKS's "not found"?
 fn not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     e.as_service_error()
@@ -205,25 +221,19 @@ impl Eks<'_> {
 
     /// Every access entry's principal ARN, following `nextToken`.
     pub fn list_entries(&self) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        paginate(|token| {
             let page = self
                 .rt
                 .block_on(
                     self.client
                         .list_access_entries()
                         .cluster_name(&self.cluster)
-                        .set_next_token(token.take())
+                        .set_next_token(token)
                         .send(),
                 )
                 .map_err(|e| self.err("ListAccessEntries", e))?;
-            out.extend(page.access_entries.unwrap_or_default());
-            match page.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(out),
-            }
-        }
+            Ok((page.access_entries.unwrap_or_default(), page.next_token))
+        })
     }
 
     /// One entry with its policies; `None` when there is no such entry.
@@ -253,9 +263,7 @@ impl Eks<'_> {
 
     /// The access policies associated with an entry, following `nextToken`.
     pub fn policies(&self, principal: &str) -> Result<Vec<Policy>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
+        paginate(|token| {
             let page = self
                 .rt
                 .block_on(
@@ -263,21 +271,21 @@ impl Eks<'_> {
                         .list_associated_access_policies()
                         .cluster_name(&self.cluster)
                         .principal_arn(principal)
-                        .set_next_token(token.take())
+                        .set_next_token(token)
                         .send(),
                 )
                 .map_err(|e| self.err("ListAssociatedAccessPolicies", e))?;
-            for p in page.associated_access_policies.unwrap_or_default() {
-                out.push(Policy {
+            let items = page
+                .associated_access_policies
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| Policy {
                     policy_arn: p.policy_arn.unwrap_or_default(),
                     scope: Scope::from_sdk(p.access_scope.as_ref()),
-                });
-            }
-            match page.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => return Ok(out),
-            }
-        }
+                })
+                .collect();
+            Ok((items, page.next_token))
+        })
     }
 
     /// The entry that admits `principal`: its exact ARN, else (for roles) an entry naming the

@@ -771,10 +771,7 @@ fn exec_command_is_the_bare_name_when_path_finds_this_binary_and_verbose_shows_e
     let name = unique("bare");
     let arn = create_cluster(&name, "us-west-2");
     let h = Home::new();
-    let bin = h.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(kctx_bin(), bin.join("kctx")).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let path = path_with_kctx(&h);
     let out = ok(h
         .kctx_moto()
         .env("PATH", &path)

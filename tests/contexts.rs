@@ -381,14 +381,6 @@ fn parallel_use_and_add_never_lose_an_entry() {
     assert_eq!(ctxs.len(), 3 + arns.len());
 }
 
-/// A directory holding a `kctx` symlink to the binary, to put on PATH.
-fn path_with_kctx(h: &Home) -> String {
-    let bin = h.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let _ = std::os::unix::fs::symlink(kctx_bin(), bin.join("kctx"));
-    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
-}
-
 #[test]
 fn bash_completes_context_names_dynamically() {
     let (h, kc, _) = setup(&[("one", ONE.replace("name: team-b", "name: prod").as_str())]);

@@ -467,3 +467,11 @@ impl FakeEks {
             .collect()
     }
 }
+
+/// A PATH whose first directory holds a `kctx` symlink to the binary under test.
+pub fn path_with_kctx(h: &Home) -> String {
+    let bin = h.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let _ = std::os::unix::fs::symlink(kctx_bin(), bin.join("kctx"));
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
