@@ -128,23 +128,7 @@ pub fn policy_arn(input: &str, partition: &str) -> Result<String> {
 
 /// The partition of a region (for policy ARNs).
 pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else if region.starts_with("us-isof-") {
-        "aws-iso-f"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("eu-isoe-") {
-        "aws-iso-e"
-    } else if region.starts_with("eusc-") {
-        "aws-eusc"
-    } else {
-        "aws"
-    }
+    crate::sts::partition(region).name
 }
 
 /// Collects every page: `page(token)` returns one page's items and the next token.

@@ -32,34 +32,97 @@ pub struct Variant {
     pub dual_stack: bool,
 }
 
-/// DNS suffixes of one partition: (standard, dual-stack).
-fn partition_suffixes(region: &str) -> (&'static str, Option<&'static str>) {
-    if region.starts_with("cn-") {
-        ("amazonaws.com.cn", Some("api.amazonwebservices.com.cn"))
-    } else if region.starts_with("us-isob-") {
-        ("sc2s.sgov.gov", None)
-    } else if region.starts_with("us-isof-") {
-        ("csp.hci.ic.gov", None)
-    } else if region.starts_with("us-iso-") {
-        ("c2s.ic.gov", None)
-    } else if region.starts_with("eu-isoe-") {
-        ("cloud.adc-e.uk", None)
-    } else if region.starts_with("eusc-") {
-        ("amazonaws.eu", None)
-    } else {
-        // aws and aws-us-gov
-        ("amazonaws.com", Some("api.aws"))
-    }
+/// One AWS partition: its name and DNS suffixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub name: &'static str,
+    pub dns_suffix: &'static str,
+    /// Dual-stack suffix, where the partition has one.
+    pub dual_stack_suffix: Option<&'static str>,
+}
+
+/// Region-name prefixes of the partitions other than `aws`, most specific first.
+const PARTITIONS: &[(&str, Partition)] = &[
+    (
+        "cn-",
+        Partition {
+            name: "aws-cn",
+            dns_suffix: "amazonaws.com.cn",
+            dual_stack_suffix: Some("api.amazonwebservices.com.cn"),
+        },
+    ),
+    (
+        "us-gov-",
+        Partition {
+            name: "aws-us-gov",
+            dns_suffix: "amazonaws.com",
+            dual_stack_suffix: Some("api.aws"),
+        },
+    ),
+    (
+        "us-isob-",
+        Partition {
+            name: "aws-iso-b",
+            dns_suffix: "sc2s.sgov.gov",
+            dual_stack_suffix: None,
+        },
+    ),
+    (
+        "us-isof-",
+        Partition {
+            name: "aws-iso-f",
+            dns_suffix: "csp.hci.ic.gov",
+            dual_stack_suffix: None,
+        },
+    ),
+    (
+        "us-iso-",
+        Partition {
+            name: "aws-iso",
+            dns_suffix: "c2s.ic.gov",
+            dual_stack_suffix: None,
+        },
+    ),
+    (
+        "eu-isoe-",
+        Partition {
+            name: "aws-iso-e",
+            dns_suffix: "cloud.adc-e.uk",
+            dual_stack_suffix: None,
+        },
+    ),
+    (
+        "eusc-",
+        Partition {
+            name: "aws-eusc",
+            dns_suffix: "amazonaws.eu",
+            dual_stack_suffix: None,
+        },
+    ),
+];
+
+const AWS: Partition = Partition {
+    name: "aws",
+    dns_suffix: "amazonaws.com",
+    dual_stack_suffix: Some("api.aws"),
+};
+
+/// The partition a region belongs to.
+pub fn partition(region: &str) -> Partition {
+    PARTITIONS
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map_or(AWS, |(_, p)| *p)
 }
 
 /// The regional STS host of `region`'s partition. This is the only host EKS accepts in a
 /// token; endpoint overrides (`AWS_ENDPOINT_URL_STS`) deliberately do not apply here.
 pub fn sts_host(region: &str, variant: Variant) -> String {
-    let (suffix, dual) = partition_suffixes(region);
+    let p = partition(region);
     let service = if variant.fips { "sts-fips" } else { "sts" };
-    let suffix = match (variant.dual_stack, dual) {
+    let suffix = match (variant.dual_stack, p.dual_stack_suffix) {
         (true, Some(d)) => d,
-        _ => suffix,
+        _ => p.dns_suffix,
     };
     format!("{service}.{region}.{suffix}")
 }
