@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{json, Value};
 
+/// Output with the (per-test) home directory masked, to compare the AWS CLI's and kctx's.
+fn masked(out: &str, h: &Home) -> String {
+    out.replace(&h.path().display().to_string(), "HOME")
+}
+
 /// The document with every user's exec entry removed (the only place the two may differ).
 fn without_exec(mut v: Value) -> Value {
     if let Some(users) = v.get_mut("users").and_then(Value::as_array_mut) {
@@ -43,8 +48,7 @@ fn side_by_side(start: Option<&str>, name: &str, extra: &[&str]) -> (Home, Home,
         without_exec(yk),
         "documents differ beyond exec"
     );
-    let strip = |s: &str, h: &Home| s.replace(&h.path().display().to_string(), "HOME");
-    assert_eq!(strip(&a, &ha), strip(&k, &hk), "printed messages differ");
+    assert_eq!(masked(&a, &ha), masked(&k, &hk), "printed messages differ");
     (ha, hk, a, k)
 }
 
@@ -204,10 +208,7 @@ fn adding_twice_updates_in_place_and_keeps_the_namespace() {
         .args(["eks", "update-kubeconfig", "--name", &name]));
     let k = ok(hk.kctx_moto().args(["add", &name]));
     assert!(a.starts_with(&format!("Updated context {arn} in ")), "{a}");
-    assert_eq!(
-        a.replace(&ha.path().display().to_string(), "H"),
-        k.replace(&hk.path().display().to_string(), "H")
-    );
+    assert_eq!(masked(&a, &ha), masked(&k, &hk));
     assert_eq!(
         without_exec(yaml(&ha.path().join(".kube/config"))),
         without_exec(yaml(&hk.path().join(".kube/config")))
@@ -276,10 +277,7 @@ fn aliases_profile_role_and_proxy() {
         .env_remove("AWS_ACCESS_KEY_ID")
         .args(["add", &name])
         .args(args));
-    assert_eq!(
-        a.replace(&ha.path().display().to_string(), "H"),
-        k.replace(&hk.path().display().to_string(), "H")
-    );
+    assert_eq!(masked(&a, &ha), masked(&k, &hk));
     assert_eq!(
         without_exec(yaml(&ha.path().join(".kube/config"))),
         without_exec(yaml(&hk.path().join(".kube/config")))
@@ -339,10 +337,7 @@ fn kubeconfig_env_with_two_files_and_explicit_path() {
         .env("KUBECONFIG", kc(&hk))
         .args(["add", &name]));
     assert!(k.ends_with("one.yaml\n"), "{k}");
-    assert_eq!(
-        a.replace(&ha.path().display().to_string(), "H"),
-        k.replace(&hk.path().display().to_string(), "H")
-    );
+    assert_eq!(masked(&a, &ha), masked(&k, &hk));
     // existing cluster -> the file that has it
     let a = ok(ha.aws_moto().env("KUBECONFIG", kc(&ha)).args([
         "eks",
@@ -358,10 +353,7 @@ fn kubeconfig_env_with_two_files_and_explicit_path() {
         k.starts_with(&format!("Updated context {arn2} in ")) && k.ends_with("two.yaml\n"),
         "{k}"
     );
-    assert_eq!(
-        a.replace(&ha.path().display().to_string(), "H"),
-        k.replace(&hk.path().display().to_string(), "H")
-    );
+    assert_eq!(masked(&a, &ha), masked(&k, &hk));
     for f in ["one.yaml", "two.yaml"] {
         assert_eq!(
             without_exec(yaml(&ha.path().join(f))),
