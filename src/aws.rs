@@ -46,13 +46,13 @@ pub fn profile_name(explicit: Option<&str>) -> Option<String> {
 /// Paths of the shared config and credentials files.
 pub fn config_file() -> PathBuf {
     env_nonempty("AWS_CONFIG_FILE")
-        .map(|p| crate::fsutil::expand_tilde(&p))
+        .map(|p| crate::store::fsutil::expand_tilde(&p))
         .unwrap_or_else(|| home().join(".aws").join("config"))
 }
 
 pub fn credentials_file() -> PathBuf {
     env_nonempty("AWS_SHARED_CREDENTIALS_FILE")
-        .map(|p| crate::fsutil::expand_tilde(&p))
+        .map(|p| crate::store::fsutil::expand_tilde(&p))
         .unwrap_or_else(|| home().join(".aws").join("credentials"))
 }
 

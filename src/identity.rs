@@ -3,7 +3,6 @@
 
 use anyhow::{anyhow, bail, Result};
 use aws_credential_types::Credentials;
-use serde_json::Value;
 
 use crate::aws::{self, AwsArgs, RoleRequest, Target};
 use crate::kubeconfig::{EksExec, Kind, Merged};
@@ -26,15 +25,15 @@ pub fn eks_context(merged: &Merged, context: Option<&str>) -> Result<EksContext>
             .ok_or_else(|| anyhow!("current-context is not set: pass --context NAME"))?
             .to_owned(),
     };
-    let body = merged
-        .body(Kind::Contexts, &name)
-        .ok_or_else(|| merged.unknown(Kind::Contexts, &name))?;
-    let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    if !merged.has(Kind::Contexts, &name) {
+        return Err(merged.unknown(Kind::Contexts, &name));
+    }
+    let field = |k: &str| merged.field(Kind::Contexts, &name, k).map(str::to_owned);
     let user = field("user").ok_or_else(|| anyhow!("context {name:?} names no user"))?;
     let user_body = merged.body(Kind::Users, &user).ok_or_else(|| {
         anyhow!("context {name:?} names user {user:?}, which the kubeconfig does not define")
     })?;
-    let exec = EksExec::from_user(user_body).ok_or_else(|| {
+    let exec = EksExec::from_user(&user_body).ok_or_else(|| {
         anyhow!("context {name:?}: user {user:?} does not get EKS credentials (no `kctx token`, `aws eks get-token` or aws-iam-authenticator exec entry)")
     })?;
     // The EKS API wants the cluster name: from the exec args, or the cluster ARN for Outposts ids.

@@ -27,9 +27,12 @@ fn kubeconfig(h: &Home, command: &str, args: &[&str], env: &[(&str, &str)]) -> S
         "current-context": "sb",
         "users": [{"name": "u", "user": {"exec": exec}}],
     });
-    h.write("kubeconfig", &kctx::kubeconfig::to_yaml(&doc).unwrap())
-        .display()
-        .to_string()
+    h.write(
+        "kubeconfig",
+        &kctx::kubeconfig::emit::document(&doc, &Default::default()),
+    )
+    .display()
+    .to_string()
 }
 
 fn kctx_role_args(role: &str) -> Vec<String> {

@@ -354,13 +354,27 @@ fn kubeconfig_env_with_two_files_and_explicit_path() {
         "{k}"
     );
     assert_eq!(masked(&a, &ha), masked(&k, &hk));
+    // Same entries in the same files. One difference, on purpose: update-kubeconfig sets
+    // current-context only in two.yaml, where one.yaml's current-context shadows it (kubectl
+    // stays on the old context); kctx also sets it in one.yaml, so kubectl switches.
     for f in ["one.yaml", "two.yaml"] {
-        assert_eq!(
-            without_exec(yaml(&ha.path().join(f))),
-            without_exec(yaml(&hk.path().join(f))),
-            "{f}"
-        );
+        let mut want = without_exec(yaml(&ha.path().join(f)));
+        if f == "one.yaml" {
+            want["current-context"] = serde_json::Value::String(arn2.clone());
+        }
+        assert_eq!(want, without_exec(yaml(&hk.path().join(f))), "{f}");
     }
+    let kubectl_current = |h: &Home| {
+        ok(h.cmd("kubectl")
+            .env("KUBECONFIG", kc(h))
+            .args(["config", "current-context"]))
+    };
+    assert_eq!(kubectl_current(&hk).trim(), arn2);
+    assert_eq!(
+        kubectl_current(&ha).trim(),
+        arn,
+        "the AWS CLI's switch is shadowed"
+    );
     // --kubeconfig with ~ wins over KUBECONFIG
     let out = ok(hk.kctx_moto().env("KUBECONFIG", kc(&hk)).args([
         "add",
@@ -384,7 +398,8 @@ fn dry_run_prints_and_writes_nothing() {
     let out = ok(h.kctx_moto().args(["add", &name, "--dry-run"]));
     assert_eq!(std::fs::read_to_string(&cfg).unwrap(), FOREIGN);
     assert!(!h.path().join(".kube/config.lock").exists());
-    let printed = kctx::kubeconfig::Kubeconfig::parse(Path::new("stdout"), out.as_bytes()).unwrap();
+    let printed =
+        kctx::kubeconfig::KubeFile::parse(Path::new("stdout"), out.clone().into_bytes()).unwrap();
     assert_eq!(printed.current_context(), Some(arn.as_str()));
     assert!(printed.has(kctx::kubeconfig::Kind::Clusters, "kind-dev"));
     // fresh home: nothing created
@@ -623,7 +638,7 @@ fn kill_9_mid_write_never_leaves_a_broken_file() {
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        let doc = kctx::kubeconfig::Kubeconfig::load(&cfg)
+        let doc = kctx::kubeconfig::KubeFile::load(&cfg)
             .unwrap_or_else(|e| panic!("round {round} (after {delay:?}): broken file: {e}"));
         assert!(
             doc.entries(kctx::kubeconfig::Kind::Contexts).len() >= 1500,
@@ -634,7 +649,7 @@ fn kill_9_mid_write_never_leaves_a_broken_file() {
     }
     // and an add that is not killed completes on the same file
     ok(h.kctx_moto().args(["add", &name]));
-    let doc = kctx::kubeconfig::Kubeconfig::load(&cfg).unwrap();
+    let doc = kctx::kubeconfig::KubeFile::load(&cfg).unwrap();
     assert_eq!(doc.entries(kctx::kubeconfig::Kind::Contexts).len(), 1501);
     assert!(doc
         .current_context()

@@ -209,7 +209,7 @@ fn an_unwritable_cache_degrades_to_one_warning() {
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(
-        e.starts_with("kctx: warning: cache disabled") && e.contains("not-a-dir"),
+        e.starts_with("kctx: warning: not using the token cache") && e.contains("not-a-dir"),
         "{e}"
     );
 }

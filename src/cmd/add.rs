@@ -10,8 +10,9 @@ use super::Run;
 use crate::aws::{self, AwsArgs, ClusterInfo, RoleRequest};
 use crate::cli::{AddArgs, ExecCommand};
 use crate::exec_credential::V1BETA1;
-use crate::fsutil;
-use crate::kubeconfig::{self, Kind, Kubeconfig};
+use crate::kubeconfig::emit::{self, Style};
+use crate::kubeconfig::{self, edit, Kind, KubeFile, Merged, Op, Plan, Transaction};
+use crate::store::fsutil;
 
 impl Run for AddArgs {
     fn run(&self) -> Result<ExitCode> {
@@ -24,15 +25,48 @@ impl Run for AddArgs {
             );
         }
         let entries = self.entries(&info)?;
-        let path = self.choose_file(&info.arn);
+        let paths = kubeconfig::paths();
+        let extras: Vec<PathBuf> = self
+            .kubeconfig
+            .iter()
+            .map(|p| fsutil::expand_tilde(p))
+            .collect();
 
         if self.dry_run {
-            let mut kc = Kubeconfig::load(&path)?;
-            entries.merge_into(&mut kc);
-            print!("{}", kc.to_yaml()?);
+            // nothing is written, so nothing is locked
+            let m = Merged::load_paths(&paths);
+            let path = choose_file(&m, extras.first(), &info.arn);
+            let file = KubeFile::load(&path)?;
+            let text = match edit::apply(&file, &entries.ops())? {
+                Some(e) => e.text,
+                None => file.doc.text.clone(),
+            };
+            print!("{text}");
             return Ok(ExitCode::SUCCESS);
         }
-        let updated = kubeconfig::modify(&path, |kc| Ok(entries.merge_into(kc)))?;
+        // The file is chosen, and every change decided, from what is read under the locks.
+        let tx = Transaction::begin(&paths, &extras)?;
+        let path = choose_file(&tx.merged, extras.first(), &info.arn);
+        let updated = tx
+            .get(&path)
+            .is_some_and(|f| f.has(Kind::Clusters, Entries::name(&entries.cluster)));
+        let mut plan = Plan::default();
+        for op in entries.ops() {
+            plan.push(&path, op);
+        }
+        // update-kubeconfig sets current-context in the file it writes. When an earlier
+        // KUBECONFIG file sets one, that one is what kubectl uses: set it there too, after the
+        // entries are written (a crash between leaves the old, valid current context).
+        if extras.is_empty() && tx.merged.files.iter().any(|f| f.path == path) {
+            let cc_file = tx.merged.current_context_file();
+            if cc_file != path {
+                plan.push(
+                    &cc_file,
+                    Op::SetCurrentContext(entries.context_name().to_owned()),
+                );
+            }
+        }
+        tx.commit(plan)?;
         let shown = kubeconfig::absolute(&path);
         if updated {
             println!(
@@ -50,7 +84,10 @@ impl Run for AddArgs {
         if self.verbose {
             print!("Entries:\n\n");
             for e in [&entries.context, &entries.user, &entries.cluster] {
-                println!("{}", kubeconfig::to_yaml(e)?);
+                println!(
+                    "{}",
+                    emit::document(&Value::Object(e.clone()), &Style::default())
+                );
             }
         }
         Ok(ExitCode::SUCCESS)
@@ -80,39 +117,58 @@ impl Entries {
         Self::name(&self.context)
     }
 
-    /// Merges into `kc`; returns whether the cluster was already there ("Updated").
+    /// The changes to the chosen file.
     ///
     /// Same-name entries are updated in place. Unlike update-kubeconfig, which replaces them
     /// whole, keys kctx does not manage survive: a context keeps its `namespace`, a cluster
     /// its `extensions` or `tls-server-name`. The user's body is replaced whole: it is the
     /// credential, and a stale `token` beside the new `exec` would win in kubectl.
-    fn merge_into(&self, kc: &mut Kubeconfig) -> bool {
-        let updated = kc.has(Kind::Clusters, Self::name(&self.cluster));
-        merge_entry(kc, Kind::Clusters, &self.cluster, true);
-        merge_entry(kc, Kind::Users, &self.user, false);
-        merge_entry(kc, Kind::Contexts, &self.context, true);
-        kc.set_current_context(self.context_name());
-        updated
+    fn ops(&self) -> Vec<Op> {
+        vec![
+            Op::Upsert {
+                kind: Kind::Clusters,
+                entry: self.cluster.clone(),
+                merge: true,
+            },
+            Op::Upsert {
+                kind: Kind::Users,
+                entry: self.user.clone(),
+                merge: false,
+            },
+            Op::Upsert {
+                kind: Kind::Contexts,
+                entry: self.context.clone(),
+                merge: true,
+            },
+            Op::SetCurrentContext(self.context_name().to_owned()),
+        ]
     }
 }
 
-fn merge_entry(kc: &mut Kubeconfig, kind: Kind, new: &Map<String, Value>, keep_body_keys: bool) {
-    let name = Entries::name(new).to_owned();
-    let Some(existing) = kc.find_mut(kind, &name) else {
-        kc.upsert(kind, new.clone());
-        return;
-    };
-    let new_body = new.get(kind.inner()).cloned().unwrap_or(Value::Null);
-    match (existing.get_mut(kind.inner()), new_body) {
-        (Some(Value::Object(old)), Value::Object(fresh)) if keep_body_keys => {
-            for (k, v) in fresh {
-                old.insert(k, v);
-            }
-        }
-        (_, fresh) => {
-            existing.insert(kind.inner().to_owned(), fresh);
+/// `--kubeconfig`; else the first KUBECONFIG file that already has this cluster; else the
+/// first KUBECONFIG file; else ~/.kube/config.
+fn choose_file(m: &Merged, explicit: Option<&PathBuf>, cluster_arn: &str) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.clone();
+    }
+    let chosen = m
+        .files
+        .iter()
+        .find(|f| {
+            f.file
+                .as_ref()
+                .is_some_and(|k| k.has(Kind::Clusters, cluster_arn))
+        })
+        .or(m.files.first())
+        .map(|f| f.path.clone())
+        .unwrap_or_else(kubeconfig::default_path);
+    // A broken file we are about to write reports its own error; others are skipped.
+    for f in m.files.iter().filter(|f| f.path != chosen) {
+        if let Some(e) = &f.error {
+            eprintln!("kctx: warning: skipping {}: {e}", f.path.display());
         }
     }
+    chosen
 }
 
 impl AddArgs {
@@ -200,37 +256,6 @@ impl AddArgs {
             user,
             context,
         })
-    }
-
-    /// `--kubeconfig`; else the first KUBECONFIG file that already has this cluster; else the
-    /// first KUBECONFIG file; else ~/.kube/config.
-    fn choose_file(&self, cluster_arn: &str) -> PathBuf {
-        if let Some(p) = &self.kubeconfig {
-            return fsutil::expand_tilde(p);
-        }
-        let paths = kubeconfig::paths();
-        if paths.len() == 1 {
-            return paths[0].clone(); // nothing to choose: do not parse it twice
-        }
-        let mut broken = Vec::new();
-        let mut chosen = None;
-        for p in &paths {
-            let Ok(data) = std::fs::read(p) else { continue };
-            match Kubeconfig::parse(p, &data) {
-                Ok(kc) if kc.has(Kind::Clusters, cluster_arn) => {
-                    chosen = Some(p.clone());
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => broken.push((p.clone(), e)),
-            }
-        }
-        let chosen = chosen.unwrap_or_else(|| paths[0].clone());
-        // A broken file we are about to write reports its own error; others are skipped.
-        for (p, e) in broken.iter().filter(|(p, _)| *p != chosen) {
-            eprintln!("kctx: warning: skipping {}: {e:#}", p.display());
-        }
-        chosen
     }
 }
 

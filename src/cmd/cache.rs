@@ -6,8 +6,8 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 
 use super::Run;
-use crate::cache::{self, Cache, Payload};
 use crate::cli::CacheCommand;
+use crate::store::cache::{self, Cache, Payload};
 
 impl Run for CacheCommand {
     fn run(&self) -> Result<ExitCode> {

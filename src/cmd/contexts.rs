@@ -1,37 +1,42 @@
 //! Shared pieces of the context commands: switching, and the rows `list` shows.
 
-use std::path::PathBuf;
+use anyhow::{anyhow, Result};
 
-use anyhow::Result;
-use serde_json::Value;
+use crate::kubeconfig::{self, arn_account, EksExec, Kind, Merged, Op, Plan, Transaction};
+use crate::store::state::State;
 
-use crate::kubeconfig::{self, arn_account, EksExec, Kind, Merged};
-use crate::state::State;
-
-/// Sets current-context where client-go would write it, under the file's lock, and
-/// remembers the previous context for `kctx use -`.
-pub fn switch_to(merged: &Merged, name: &str) -> Result<()> {
-    if merged.get(Kind::Contexts, name).is_none() {
-        return Err(merged.unknown(Kind::Contexts, name));
+/// Switches to `name` (`-`: the previous context), deciding from the files as read under
+/// their locks, and remembers the previous context for `kctx use -` under the same locks.
+pub fn switch(name: &str) -> Result<()> {
+    let paths = kubeconfig::paths();
+    let tx = Transaction::begin(&paths, &[])?;
+    let m = &tx.merged;
+    m.require_readable()?;
+    let files = m.paths();
+    let mut state = State::load(&files);
+    let name = if name == "-" {
+        state.previous_context.clone().ok_or_else(|| {
+            anyhow!("no previous context to go back to (kctx remembers it after `kctx use NAME`)")
+        })?
+    } else {
+        name.to_owned()
+    };
+    if !m.has(Kind::Contexts, &name) {
+        return Err(m.unknown(Kind::Contexts, &name));
     }
-    let previous = merged.current_context().map(str::to_owned);
-    let file = merged.current_context_file();
-    kubeconfig::modify(&file, |kc| {
-        kc.set_current_context(name);
-        Ok(())
-    })?;
-    let paths = file_list(merged);
-    let mut state = State::load(&paths);
-    if previous.as_deref() != Some(name) {
+    let previous = m.current_context().map(str::to_owned);
+    let mut plan = Plan::default();
+    plan.push(
+        &m.current_context_file(),
+        Op::SetCurrentContext(name.clone()),
+    );
+    tx.commit(plan)?;
+    if previous.as_deref() != Some(name.as_str()) {
         state.previous_context = previous;
-        state.save(&paths);
+        state.save(&files);
     }
     eprintln!("Switched to context {name:?}.");
     Ok(())
-}
-
-pub fn file_list(merged: &Merged) -> Vec<PathBuf> {
-    merged.files.iter().map(|f| f.path.clone()).collect()
 }
 
 /// One context as `list -o wide|json` shows it.
@@ -59,18 +64,13 @@ pub fn rows(merged: &Merged) -> Vec<Row> {
         .names(Kind::Contexts)
         .into_iter()
         .map(|name| {
-            let body = merged.body(Kind::Contexts, &name);
-            let field = |k: &str| {
-                body.and_then(|b| b.get(k))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
+            let field = |k: &str| merged.field(Kind::Contexts, &name, k).map(str::to_owned);
             let cluster = field("cluster");
             let user = field("user");
             let eks = user
                 .as_deref()
                 .and_then(|u| merged.body(Kind::Users, u))
-                .and_then(EksExec::from_user)
+                .and_then(|b| EksExec::from_user(&b))
                 .map(|exec| {
                     let account = cluster
                         .as_deref()

@@ -7,36 +7,40 @@ use anyhow::{bail, Result};
 use super::contexts::rows;
 use super::Run;
 use crate::cli::{ListArgs, ListFormat};
-use crate::kubeconfig::Merged;
+use crate::kubeconfig::{Kind, Merged};
 
 impl Run for ListArgs {
     fn run(&self) -> Result<ExitCode> {
         let merged = Merged::load();
-        merged.warn_broken();
+        merged.require_readable()?;
         print_list(&merged, self.output)?;
         Ok(ExitCode::SUCCESS)
     }
 }
 
 pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
-    let rows = rows(merged);
     let mut out = String::new();
     match format {
         ListFormat::Plain => {
-            for r in &rows {
-                out.push_str(if r.current { "* " } else { "  " });
-                out.push_str(&r.name);
+            let current = merged.current_context();
+            for name in merged.names(Kind::Contexts) {
+                out.push_str(if current == Some(name.as_str()) {
+                    "* "
+                } else {
+                    "  "
+                });
+                out.push_str(&name);
                 out.push('\n');
             }
         }
         ListFormat::Name => {
-            for r in &rows {
-                out.push_str(&r.name);
+            for name in merged.names(Kind::Contexts) {
+                out.push_str(&name);
                 out.push('\n');
             }
         }
         ListFormat::Json => {
-            out = serde_json::to_string_pretty(&rows)?;
+            out = serde_json::to_string_pretty(&rows(merged))?;
             out.push('\n');
         }
         ListFormat::Wide => {
@@ -52,7 +56,7 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
                 "ROLE/PROFILE",
             ]
             .map(String::from)];
-            for r in &rows {
+            for r in &rows(merged) {
                 let eks = r.eks.as_ref();
                 let who = eks.and_then(|e| {
                     e.exec
@@ -81,7 +85,7 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
 /// `kctx current`.
 pub fn current() -> Result<ExitCode> {
     let merged = Merged::load();
-    merged.warn_broken();
+    merged.require_readable()?;
     match merged.current_context() {
         Some(c) => {
             println!("{c}");

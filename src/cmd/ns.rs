@@ -3,37 +3,57 @@
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Result};
-use serde_json::{Map, Value};
 
-use super::contexts::file_list;
 use super::Run;
 use crate::cli::NsArgs;
-use crate::kubeconfig::{self, Kind, Merged};
-use crate::state::State;
+use crate::kubeconfig::{self, Kind, Merged, Op, Plan, Transaction};
+use crate::store::state::State;
+
+/// The current context, or an error that names unreadable files when they may be the cause.
+fn current(m: &Merged) -> Result<String> {
+    m.require_readable()?;
+    match m.current_context() {
+        Some(c) => Ok(c.to_owned()),
+        None => {
+            let broken: Vec<String> = m.files.iter().filter_map(|f| f.error.clone()).collect();
+            if broken.is_empty() {
+                bail!("current-context is not set (use `kctx use NAME` first)")
+            }
+            bail!(
+                "current-context is not set in the readable kubeconfig files ({})",
+                broken.join("; ")
+            )
+        }
+    }
+}
 
 impl Run for NsArgs {
     fn run(&self) -> Result<ExitCode> {
-        let merged = Merged::load();
-        let ctx = merged
-            .current_context()
-            .ok_or_else(|| anyhow!("current-context is not set (use `kctx use NAME` first)"))?
-            .to_owned();
-        let owner = merged
+        let Some(arg) = &self.namespace else {
+            let m = Merged::load();
+            let ctx = current(&m)?;
+            if !m.has(Kind::Contexts, &ctx) {
+                bail!("current-context {ctx:?} names no context in the kubeconfig");
+            }
+            let ns = m
+                .field(Kind::Contexts, &ctx, "namespace")
+                .filter(|s| !s.is_empty());
+            println!("{}", ns.unwrap_or("default"));
+            return Ok(ExitCode::SUCCESS);
+        };
+        let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
+        let m = &tx.merged;
+        let ctx = current(m)?;
+        let owner = m
             .owner(Kind::Contexts, &ctx)
             .ok_or_else(|| anyhow!("current-context {ctx:?} names no context in the kubeconfig"))?
             .to_path_buf();
-        let current_ns = merged
-            .body(Kind::Contexts, &ctx)
-            .and_then(|b| b.get("namespace"))
-            .and_then(Value::as_str)
+        let current_ns = m
+            .field(Kind::Contexts, &ctx, "namespace")
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
-        let Some(arg) = &self.namespace else {
-            println!("{}", current_ns.as_deref().unwrap_or("default"));
-            return Ok(ExitCode::SUCCESS);
-        };
-        let paths = file_list(&merged);
-        let mut state = State::load(&paths);
+        let files = m.paths();
+        let mut state = State::load(&files);
         let target = if arg == "-" {
             state
                 .previous_namespace
@@ -46,28 +66,20 @@ impl Run for NsArgs {
         if !valid_namespace(&target) {
             bail!("invalid namespace {target:?}: a namespace is a DNS label (lowercase letters, digits and '-', at most 63)");
         }
-        kubeconfig::modify(&owner, |kc| {
-            let entry = kc.find_mut(Kind::Contexts, &ctx).ok_or_else(|| {
-                anyhow!(
-                    "context {ctx:?} disappeared from {} meanwhile",
-                    owner.display()
-                )
-            })?;
-            let body = entry
-                .entry("context")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !body.is_object() {
-                *body = Value::Object(Map::new());
-            }
-            body.as_object_mut()
-                .expect("made a mapping above")
-                .insert("namespace".into(), Value::String(target.clone()));
-            Ok(())
-        })?;
+        let mut plan = Plan::default();
+        plan.push(
+            &owner,
+            Op::SetContextField {
+                context: ctx.clone(),
+                key: "namespace".into(),
+                value: Some(target.clone()),
+            },
+        );
+        tx.commit(plan)?;
         let old = current_ns.unwrap_or_else(|| "default".into());
         if old != target {
             state.previous_namespace.insert(ctx.clone(), old);
-            state.save(&paths);
+            state.save(&files);
         }
         eprintln!("Context {ctx:?} now uses namespace {target:?}.");
         Ok(ExitCode::SUCCESS)

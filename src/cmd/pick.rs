@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use super::contexts::switch_to;
+use super::contexts::switch;
 use super::list::print_list;
 use crate::cli::ListFormat;
 use crate::kubeconfig::{Kind, Merged};
 
 pub fn run() -> Result<ExitCode> {
     let merged = Merged::load();
-    merged.warn_broken();
+    merged.require_readable()?;
     let interactive = std::io::stdout().is_terminal()
         && std::io::stdin().is_terminal()
         && std::env::var_os("KCTX_IGNORE_FZF").is_none_or(|v| v.is_empty());
@@ -37,7 +37,7 @@ pub fn run() -> Result<ExitCode> {
         .interact_opt()?;
     match picked {
         Some(i) => {
-            switch_to(&merged, &names[i])?;
+            switch(&names[i])?;
             Ok(ExitCode::SUCCESS)
         }
         None => Ok(ExitCode::from(130)), // cancelled with Esc

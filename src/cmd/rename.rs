@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
-use super::contexts::file_list;
 use super::Run;
 use crate::cli::RenameArgs;
-use crate::kubeconfig::{self, Kind, Merged};
-use crate::state::State;
+use crate::kubeconfig::{self, Kind, Op, Plan, Transaction};
+use crate::store::state::State;
 
 impl Run for RenameArgs {
     fn run(&self) -> Result<ExitCode> {
@@ -17,40 +16,90 @@ impl Run for RenameArgs {
         if new.trim().is_empty() {
             bail!("the new context name is empty");
         }
-        let merged = Merged::load();
-        let owner = merged
+        let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
+        let m = &tx.merged;
+        m.require_readable()?;
+        let owner = m
             .owner(Kind::Contexts, old)
-            .ok_or_else(|| merged.unknown(Kind::Contexts, old))?
+            .ok_or_else(|| m.unknown(Kind::Contexts, old))?
             .to_path_buf();
         if old == new {
             return Ok(ExitCode::SUCCESS);
         }
-        if let Some(p) = merged.owner(Kind::Contexts, new) {
+        if let Some(p) = m.owner(Kind::Contexts, new) {
             bail!("a context named {new:?} already exists in {}", p.display());
         }
-        kubeconfig::modify(&owner, |kc| {
-            let entry = kc.find_mut(Kind::Contexts, old).ok_or_else(|| {
-                anyhow!(
-                    "context {old:?} disappeared from {} meanwhile",
-                    owner.display()
-                )
-            })?;
-            entry.insert("name".into(), Value::String(new.to_owned()));
-            Ok(())
-        })?;
-        if merged.current_context() == Some(old) {
-            kubeconfig::modify(&merged.current_context_file(), |kc| {
-                kc.set_current_context(new);
-                Ok(())
-            })?;
+        let mut plan = Plan::default();
+        let mut moved = None;
+        if m.current_context() == Some(old) {
+            let cc_file = m.current_context_file();
+            if cc_file == owner {
+                // one file: the entry and current-context change in one write
+                plan.push(
+                    &owner,
+                    Op::Rename {
+                        kind: Kind::Contexts,
+                        old: old.into(),
+                        new: new.into(),
+                    },
+                );
+                plan.push(&owner, Op::SetCurrentContext(new.into()));
+            } else {
+                // current-context lives in another file. Renaming in place takes two writes,
+                // and a crash between them would leave current-context naming a context that
+                // does not exist, whichever file went first. So the renamed context moves to
+                // the file that holds current-context: that file is written first, with the
+                // new entry and current-context together; the old entry is removed second.
+                // A crash between the writes leaves both entries, and current-context valid.
+                let entry = m
+                    .owner_file(Kind::Contexts, old)
+                    .and_then(|f| f.entry_json(Kind::Contexts, old))
+                    .ok_or_else(|| anyhow!("cannot read context {old:?}"))?;
+                let mut entry = entry;
+                entry.insert("name".into(), Value::String(new.into()));
+                plan.push(
+                    &cc_file,
+                    Op::Upsert {
+                        kind: Kind::Contexts,
+                        entry,
+                        merge: false,
+                    },
+                );
+                plan.push(&cc_file, Op::SetCurrentContext(new.into()));
+                plan.push(
+                    &owner,
+                    Op::Remove {
+                        kind: Kind::Contexts,
+                        name: old.into(),
+                    },
+                );
+                moved = Some(cc_file);
+            }
+        } else {
+            plan.push(
+                &owner,
+                Op::Rename {
+                    kind: Kind::Contexts,
+                    old: old.into(),
+                    new: new.into(),
+                },
+            );
         }
-        let paths = file_list(&merged);
-        let mut state = State::load(&paths);
+        tx.commit(plan)?;
+        let files = m.paths();
+        let mut state = State::load(&files);
         if state.previous_context.as_deref() == Some(old) {
             state.previous_context = Some(new.to_owned());
-            state.save(&paths);
+            state.save(&files);
         }
-        eprintln!("Context {old:?} renamed to {new:?}.");
+        match moved {
+            None => eprintln!("Context {old:?} renamed to {new:?}."),
+            Some(p) => eprintln!(
+                "Context {old:?} renamed to {new:?} and moved from {} to {}, the file that holds current-context.",
+                owner.display(),
+                p.display()
+            ),
+        }
         Ok(ExitCode::SUCCESS)
     }
 }

@@ -1,69 +1,96 @@
 //! `kctx rm NAME…`: remove contexts, and their cluster and user entries when no remaining
 //! context uses them.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashSet;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde_json::Value;
 
 use super::Run;
 use crate::cli::RmArgs;
-use crate::kubeconfig::{self, Kind, Merged};
+use crate::kubeconfig::{self, Kind, Op, Plan, Transaction};
 
 impl Run for RmArgs {
     fn run(&self) -> Result<ExitCode> {
-        let merged = Merged::load();
-        // Check every name first: nothing changes unless all are known.
+        let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
+        let m = &tx.merged;
+        m.require_readable()?;
+        // Everything below is decided from the files as read under their locks.
+        let mut names: Vec<&str> = Vec::new();
         for n in &self.names {
-            if merged.get(Kind::Contexts, n).is_none() {
-                return Err(merged.unknown(Kind::Contexts, n));
+            if !names.contains(&n.as_str()) {
+                names.push(n);
             }
         }
-        let removing: HashSet<&str> = self.names.iter().map(String::as_str).collect();
-        let field = |ctx: &str, k: &str| {
-            merged
-                .body(Kind::Contexts, ctx)
-                .and_then(|b| b.get(k))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        for n in &names {
+            if !m.has(Kind::Contexts, n) {
+                return Err(m.unknown(Kind::Contexts, n));
+            }
+        }
+        let removing: HashSet<&str> = names.iter().copied().collect();
         // What the remaining contexts (in every file) still use.
-        let remaining: Vec<String> = merged
-            .names(Kind::Contexts)
-            .into_iter()
-            .filter(|n| !removing.contains(n.as_str()))
-            .collect();
-        let used =
-            |k: &str| -> HashSet<String> { remaining.iter().filter_map(|c| field(c, k)).collect() };
-        let (used_clusters, used_users) = (used("cluster"), used("user"));
-
-        // Group the removals by the file that owns each entry.
-        let mut plan: BTreeMap<PathBuf, Vec<(Kind, String)>> = BTreeMap::new();
-        let mut add = |kind: Kind, name: String| {
-            if let Some(p) = merged.owner(kind, &name) {
-                let v = plan.entry(p.to_path_buf()).or_default();
-                if !v.contains(&(kind, name.clone())) {
-                    v.push((kind, name));
+        let mut used_clusters = HashSet::new();
+        let mut used_users = HashSet::new();
+        for c in m.names(Kind::Contexts) {
+            if removing.contains(c.as_str()) {
+                continue;
+            }
+            if let Some(v) = m.field(Kind::Contexts, &c, "cluster") {
+                used_clusters.insert(v.to_owned());
+            }
+            if let Some(v) = m.field(Kind::Contexts, &c, "user") {
+                used_users.insert(v.to_owned());
+            }
+        }
+        let mut plan = Plan::default();
+        let mut report = Vec::new();
+        // Removing the current context: current-context is cleared *first*, in its own file's
+        // write. When the entries live in another file, a crash between the two writes leaves
+        // current-context empty and the context still defined — never current-context naming
+        // a context that no longer exists.
+        if m.current_context().is_some_and(|c| removing.contains(c)) {
+            plan.push(
+                &m.current_context_file(),
+                Op::SetCurrentContext(String::new()),
+            );
+        }
+        let mut gone: HashSet<(Kind, String)> = HashSet::new();
+        let mut remove = |plan: &mut Plan, kind: Kind, name: &str| -> bool {
+            if !gone.insert((kind, name.to_owned())) {
+                return false;
+            }
+            match m.owner(kind, name) {
+                Some(p) => {
+                    plan.push(
+                        p,
+                        Op::Remove {
+                            kind,
+                            name: name.to_owned(),
+                        },
+                    );
+                    true
                 }
+                None => false,
             }
         };
-        let mut report = Vec::new();
-        for n in &self.names {
-            add(Kind::Contexts, n.clone());
+        for n in &names {
+            remove(&mut plan, Kind::Contexts, n);
             let mut also = Vec::new();
             if !self.keep_entries {
-                if let Some(c) = field(n, "cluster").filter(|c| !used_clusters.contains(c)) {
-                    if merged.get(Kind::Clusters, &c).is_some() {
+                if let Some(c) = m
+                    .field(Kind::Contexts, n, "cluster")
+                    .filter(|c| !used_clusters.contains(*c))
+                {
+                    if remove(&mut plan, Kind::Clusters, c) {
                         also.push(format!("cluster {c:?}"));
-                        add(Kind::Clusters, c);
                     }
                 }
-                if let Some(u) = field(n, "user").filter(|u| !used_users.contains(u)) {
-                    if merged.get(Kind::Users, &u).is_some() {
+                if let Some(u) = m
+                    .field(Kind::Contexts, n, "user")
+                    .filter(|u| !used_users.contains(*u))
+                {
+                    if remove(&mut plan, Kind::Users, u) {
                         also.push(format!("user {u:?}"));
-                        add(Kind::Users, u);
                     }
                 }
             }
@@ -73,25 +100,10 @@ impl Run for RmArgs {
                 format!("Deleted context {n:?} and its {}.", also.join(" and "))
             });
         }
-        for (file, items) in &plan {
-            kubeconfig::modify(file, |kc| {
-                for (kind, name) in items {
-                    kc.remove(*kind, name);
-                }
-                Ok(())
-            })?;
-        }
-        if merged
-            .current_context()
-            .is_some_and(|c| removing.contains(c))
-        {
-            kubeconfig::modify(&merged.current_context_file(), |kc| {
-                kc.doc
-                    .insert("current-context".into(), Value::String(String::new()));
-                Ok(())
-            })?;
+        if m.current_context().is_some_and(|c| removing.contains(c)) {
             report.push("current-context is now unset.".into());
         }
+        tx.commit(plan)?;
         for line in report {
             eprintln!("{line}");
         }

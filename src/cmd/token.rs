@@ -9,9 +9,9 @@ use aws_credential_types::Credentials;
 
 use super::Run;
 use crate::aws::{self, AwsArgs, RoleRequest};
-use crate::cache::{self, Cache, Entry, KeyBuilder, Payload, Summary};
 use crate::cli::TokenArgs;
 use crate::exec_credential::{self, Status};
+use crate::store::cache::{self, Cache, Entry, KeyBuilder, Payload, Summary};
 use crate::sts;
 
 impl Run for TokenArgs {

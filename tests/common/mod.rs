@@ -412,8 +412,10 @@ impl Home {
 
 /// Parses YAML the way kctx does (ordered generic tree).
 pub fn yaml(path: &Path) -> serde_json::Value {
-    let kc = kctx::kubeconfig::Kubeconfig::load(path).unwrap();
-    serde_json::Value::Object(kc.doc)
+    kctx::kubeconfig::KubeFile::load(path)
+        .unwrap()
+        .to_json()
+        .unwrap()
 }
 
 /// What kubectl itself reads from a kubeconfig: `kubectl config view --raw -o json`.

@@ -1,4 +1,5 @@
-//! Careful file writes: atomic replacement, client-go compatible lock files, private modes.
+//! Careful file writes: atomic replacement that keeps a file's owner, group and mode,
+//! client-go compatible lock files.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -48,7 +49,9 @@ pub fn create_dir_all_mode(dir: &Path, mode: u32) -> io::Result<()> {
 /// Atomically replaces `path` with `data`: a temp file in the same directory, fsync, rename,
 /// fsync of the directory. A reader (or a crash) sees the old or the new file, never a mix.
 /// A symlinked path stays a symlink (its target is replaced). An existing file keeps its
-/// mode; a new one gets `new_mode`. Missing directories are created (0700 when `private`).
+/// owner, group and mode (as kubectl keeps them); when the owner cannot be kept (another
+/// user's file, written without root), nothing is replaced and the error says why. A new
+/// file gets `new_mode`. Missing directories are created.
 pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
     let target = resolve_symlinks(path)?;
     let dir = match target.parent() {
@@ -59,27 +62,31 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
         create_dir_all_mode(&dir, 0o755)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
-    let mode = match fs::metadata(&target) {
-        Ok(m) => m.permissions().mode() & 0o7777,
-        Err(_) => new_mode,
-    };
+    let existing = fs::metadata(&target).ok();
+    let mode = existing
+        .as_ref()
+        .map_or(new_mode, |m| m.permissions().mode() & 0o7777);
     let prefix = format!(
         ".{}.",
         target
             .file_name()
             .map_or("kctx".into(), |n| n.to_string_lossy())
     );
+    // created 0600: nobody else reads it before it has the right owner and mode
     let mut tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(TMP_SUFFIX)
-        .permissions(fs::Permissions::from_mode(mode))
+        .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(&dir)
         .with_context(|| format!("cannot write in directory {}", dir.display()))?;
+    tmp.write_all(data)
+        .with_context(|| format!("cannot write a temp file in {}", dir.display()))?;
+    if let Some(m) = &existing {
+        keep_owner(tmp.as_file(), m, &target)?;
+    }
     // Permissions::from_mode is filtered by the umask at creation; set it exactly.
     tmp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set the mode of a temp file in {}", dir.display()))?;
-    tmp.write_all(data)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write a temp file in {}", dir.display()))?;
     tmp.persist(&target)
@@ -90,6 +97,29 @@ pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
     }
     remove_stale_temps(&dir, &prefix);
     Ok(())
+}
+
+/// Gives the temp file the owner and group of the file it replaces.
+fn keep_owner(tmp: &File, old: &fs::Metadata, target: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mine = tmp.metadata()?;
+    if mine.uid() == old.uid() && mine.gid() == old.gid() {
+        return Ok(());
+    }
+    rustix::fs::fchown(
+        tmp,
+        Some(rustix::fs::Uid::from_raw(old.uid())),
+        Some(rustix::fs::Gid::from_raw(old.gid())),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "cannot keep the owner of {} (uid {}, gid {}) while running as uid {}: {e}; the file was not changed (run kctx as its owner)",
+            target.display(),
+            old.uid(),
+            old.gid(),
+            crate::store::private::euid()
+        )
+    })
 }
 
 const TMP_SUFFIX: &str = ".tmp";

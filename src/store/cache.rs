@@ -1,20 +1,22 @@
 //! On-disk cache of ExecCredentials and assumed-role credentials.
 //!
-//! Layout: `$KCTX_CACHE_DIR`, else `$KUBECACHEDIR/kctx`, else `~/.kube/cache/kctx`; the
-//! directory is 0700 and every file 0600 from creation. Entries are JSON files named by the
+//! Layout: `$KCTX_CACHE_DIR`, else `$KUBECACHEDIR/kctx`, else `~/.kube/cache/kctx`. The
+//! directory must be the user's own and private (see [`PrivateDir`]: one owned by someone
+//! else, writable by others or a symlink is not used, with one warning); every file is 0600
+//! from creation and reached without following symlinks. Entries are JSON files named by the
 //! SHA-256 of their key (see [`KeyBuilder`]); writes are atomic (temp file + rename). A
 //! `<hash>.lock` file, held with an advisory lock, makes concurrent cold calls single-flight.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::cell::{Cell, OnceCell};
+use std::fs::{self, File};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::private::PrivateDir;
 use crate::exec_credential::{parse_rfc3339, Status};
 
 /// A cached token is served only while more than this remains before its expirationTimestamp.
@@ -179,8 +181,9 @@ pub fn token_signed_at(token: &str) -> Option<SystemTime> {
 }
 
 /// Whether a cached token may be served at `now`: more than the margin left before its
-/// expirationTimestamp, and its X-Amz-Date neither in the future (clock moved back) nor older
-/// than EKS's 15 minutes (clock moved forward).
+/// expirationTimestamp, its X-Amz-Date neither in the future (clock moved back) nor older
+/// than EKS's 15 minutes (clock moved forward), and its expirationTimestamp no later than
+/// X-Amz-Date + 15 minutes (an entry edited to claim more is a miss).
 pub fn token_fresh(status: &Status, now: SystemTime, margin: Duration) -> bool {
     let Some(exp) = parse_rfc3339(&status.expiration_timestamp) else {
         return false;
@@ -192,34 +195,69 @@ pub fn token_fresh(status: &Status, now: SystemTime, margin: Duration) -> bool {
     if signed > now + skew {
         return false;
     }
+    // An expiry beyond what EKS accepts was not written by kctx: never believed.
+    if exp > signed + crate::sts::EKS_ACCEPT_WINDOW {
+        return false;
+    }
     let age = now.duration_since(signed).unwrap_or_default();
     age + margin < crate::sts::EKS_ACCEPT_WINDOW && now + margin < exp
 }
 
+/// The token cache directory, reached only through [`PrivateDir`] checks.
 pub struct Cache {
-    dir: PathBuf,
-    warned: std::cell::Cell<bool>,
+    path: PathBuf,
+    dir: OnceCell<Option<PrivateDir>>,
+    warned: Cell<bool>,
 }
 
 impl Cache {
-    pub fn new(dir: PathBuf) -> Self {
+    pub fn new(path: PathBuf) -> Self {
         Self {
-            dir,
-            warned: std::cell::Cell::new(false),
+            path,
+            dir: OnceCell::new(),
+            warned: Cell::new(false),
         }
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        &self.path
     }
 
-    fn entry_path(&self, key: &str) -> PathBuf {
-        self.dir.join(format!("{key}.json"))
+    /// The directory, created when `create` is set. `None` when it is missing (and not to be
+    /// created) or not safe to use (one warning per process says why).
+    fn private(&self, create: bool) -> Option<&PrivateDir> {
+        if let Some(d) = self.dir.get() {
+            return d.as_ref();
+        }
+        match PrivateDir::open(&self.path, create) {
+            Ok(Some(d)) => self.dir.get_or_init(|| Some(d)).as_ref(),
+            Ok(None) => None,
+            Err(refused) => {
+                self.warn(&format!("not using the token cache: {refused}"));
+                self.dir.get_or_init(|| None);
+                None
+            }
+        }
     }
 
-    /// Reads an entry; anything unreadable, corrupt or foreign is a miss.
+    pub fn entry_path(&self, key: &str) -> PathBuf {
+        self.path.join(format!("{key}.json"))
+    }
+
+    /// Whether the directory exists and is safe (warning once when it is not).
+    pub fn usable(&self) -> bool {
+        self.private(false).is_some()
+    }
+
+    fn warn(&self, msg: &str) {
+        if !self.warned.replace(true) {
+            eprintln!("kctx: warning: {msg}");
+        }
+    }
+
+    /// Reads an entry; anything unreadable, corrupt, foreign or not private is a miss.
     pub fn get(&self, key: &str) -> Option<Entry> {
-        let data = fs::read(self.entry_path(key)).ok()?;
+        let data = self.private(false)?.read(&format!("{key}.json"))?;
         let e: Entry = serde_json::from_slice(&data).ok()?;
         (e.kctx_cache == FORMAT).then_some(e)
     }
@@ -258,116 +296,79 @@ impl Cache {
         }
     }
 
-    fn ensure_dir(&self) -> std::io::Result<()> {
-        crate::fsutil::create_dir_all_mode(&self.dir, 0o700)
-    }
-
-    /// Stores an entry atomically (0600 temp file, then rename). Failure degrades to a single
-    /// warning on stderr: the cache is an optimisation, never a reason to fail.
+    /// Stores an entry atomically (a 0600 temp file, then a rename). Failure degrades to a
+    /// single warning on stderr: the cache is an optimisation, never a reason to fail.
     pub fn put(&self, key: &str, entry: &Entry) {
-        if let Err(e) = self.try_put(key, entry) {
-            self.warn(&e);
-        }
-    }
-
-    fn try_put(&self, key: &str, entry: &Entry) -> Result<()> {
-        self.ensure_dir()
-            .with_context(|| format!("cannot create cache directory {}", self.dir.display()))?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".entry.")
-            .tempfile_in(&self.dir) // created 0600 by tempfile
-            .with_context(|| format!("cannot write to cache directory {}", self.dir.display()))?;
-        serde_json::to_writer(&mut tmp, entry)?;
-        tmp.flush()?;
-        tmp.persist(self.entry_path(key))
-            .map_err(|e| e.error)
-            .with_context(|| format!("cannot write to cache directory {}", self.dir.display()))?;
-        Ok(())
-    }
-
-    fn warn(&self, e: &anyhow::Error) {
-        if !self.warned.replace(true) {
-            eprintln!("kctx: warning: cache disabled for this call: {e:#}");
+        let Some(dir) = self.private(true) else {
+            return;
+        };
+        let res = serde_json::to_vec(entry)
+            .map_err(std::io::Error::other)
+            .and_then(|data| dir.write(&format!("{key}.json"), &data));
+        if let Err(e) = res {
+            self.warn(&format!(
+                "cache disabled for this call: cannot write to cache directory {}: {e}",
+                self.path.display()
+            ));
         }
     }
 
     /// Single flight: an exclusive advisory lock on `<key>.lock`, waited for up to `wait`.
     /// `None` when the wait ran out or locking is impossible; the caller then mints on its own.
     pub fn lock(&self, key: &str, wait: Duration) -> Option<File> {
-        if let Err(e) = self.ensure_dir() {
-            self.warn(&anyhow::Error::from(e).context(format!(
-                "cannot create cache directory {}",
-                self.dir.display()
-            )));
-            return None;
-        }
-        let path = self.dir.join(format!("{key}.lock"));
-        let f = match OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(f) => f,
-            Err(e) => {
-                self.warn(&anyhow::Error::from(e).context(format!(
-                    "cannot write to cache directory {}",
-                    self.dir.display()
-                )));
-                return None;
-            }
-        };
-        let start = Instant::now();
-        let mut delay = Duration::from_millis(2);
-        loop {
-            match f.try_lock() {
-                Ok(()) => return Some(f),
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(Duration::from_millis(25));
-                }
-                Err(_) => return None,
-            }
-        }
+        self.private(true)?.lock(&format!("{key}.lock"), wait)
     }
 
-    /// All entries with their file names (for `kctx cache list`).
+    /// All entries with their keys (for `kctx cache list`).
     pub fn entries(&self) -> Vec<(String, Option<Entry>)> {
-        let mut out = Vec::new();
-        let Ok(rd) = fs::read_dir(&self.dir) else {
-            return out;
+        let Some(dir) = self.private(false) else {
+            return Vec::new();
         };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(key) = name.strip_suffix(".json") {
-                out.push((key.to_owned(), self.get(key)));
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        out
+        dir.names()
+            .into_iter()
+            .filter(|n| !n.starts_with('.'))
+            .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+            .map(|key| {
+                let e = self.get(&key);
+                (key, e)
+            })
+            .collect()
+    }
+
+    /// Temp files left by interrupted writes (they may hold tokens).
+    pub fn temps(&self) -> Vec<String> {
+        self.private(false)
+            .map(PrivateDir::temps)
+            .unwrap_or_default()
+    }
+
+    /// Removes every temp file; returns how many.
+    pub fn remove_temps(&self) -> usize {
+        self.private(false).map_or(0, |d| d.remove_temps(None))
     }
 
     /// Removes lock files whose entry is gone (left by failed mints).
     pub fn remove_orphan_locks(&self) {
-        let Ok(rd) = fs::read_dir(&self.dir) else {
+        let Some(dir) = self.private(false) else {
             return;
         };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "lock") && !p.with_extension("json").exists() {
-                let _ = fs::remove_file(p);
+        let names = dir.names();
+        for n in &names {
+            if let Some(key) = n.strip_suffix(".lock") {
+                if !names.contains(&format!("{key}.json")) {
+                    let _ = dir.remove(n);
+                }
             }
         }
     }
 
     /// Removes an entry and its lock file.
     pub fn remove(&self, key: &str) -> std::io::Result<()> {
-        let _ = fs::remove_file(self.dir.join(format!("{key}.lock")));
-        match fs::remove_file(self.entry_path(key)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+        let Some(dir) = self.private(false) else {
+            return Ok(());
+        };
+        let _ = dir.remove(&format!("{key}.lock"));
+        dir.remove(&format!("{key}.json"))
     }
 }
 
@@ -430,6 +431,12 @@ mod tests {
         assert!(!token_fresh(
             &forged,
             t0 + Duration::from_secs(15 * 60),
+            TOKEN_MARGIN
+        ));
+        // ... not even while the token itself is young: the claimed expiry is a lie
+        assert!(!token_fresh(
+            &forged,
+            t0 + Duration::from_secs(5 * 60),
             TOKEN_MARGIN
         ));
     }

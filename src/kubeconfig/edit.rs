@@ -1,0 +1,1146 @@
+//! Edits: change only the bytes that must change, then prove it.
+//!
+//! Each change is a splice of the original text (a byte range and its replacement) together
+//! with what it means for the data (an [`Overlay`]: this node replaced, that item deleted,
+//! these pairs appended). [`Editor::finish`] applies the splices and re-parses the result; the
+//! new text must stream exactly the data of the old document with the overlay applied. When a
+//! change cannot be made in place (anchors or tags on what it touches, duplicate keys, a layout
+//! this module cannot map) or the proof fails, the whole file is written anew from the intended
+//! data, and the caller says so.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::document::{verify_text, walk_value, Appended, Document, NodeId, NodeKind, Overlay};
+use super::emit::{self, Style};
+
+/// A file's new text, and a note when it had to be rewritten whole.
+#[derive(Debug)]
+pub struct Edited {
+    pub text: String,
+    pub rewrote: Option<String>,
+}
+
+pub struct Editor<'d> {
+    pub doc: &'d Document,
+    pub style: Style,
+    splices: Vec<(usize, usize, String)>,
+    replaced: HashMap<NodeId, Value>,
+    deleted: HashSet<NodeId>,
+    appended: HashMap<NodeId, Vec<Appended>>,
+    /// Why the text cannot be edited in place.
+    rewrite: Option<String>,
+    changed: bool,
+    parents: Option<Vec<NodeId>>,
+}
+
+impl Overlay for Editor<'_> {
+    fn replaced(&self, id: NodeId) -> Option<&Value> {
+        self.replaced.get(&id)
+    }
+    fn deleted(&self, id: NodeId) -> bool {
+        self.deleted.contains(&id)
+    }
+    fn appended(&self, id: NodeId) -> &[Appended] {
+        self.appended.get(&id).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Detects how a document lays out its blocks.
+pub fn detect_style(doc: &Document) -> Style {
+    let mut st = Style {
+        newline: doc.newline,
+        ..Style::default()
+    };
+    let Some(root) = doc.root() else { return st };
+    let mut found_indent = false;
+    let mut found_seq = false;
+    // breadth-first over the first levels is enough: kubeconfigs are shallow and regular
+    let mut queue = vec![root];
+    let mut seen = 0;
+    while let Some(id) = queue.pop() {
+        seen += 1;
+        if seen > 2000 || (found_indent && found_seq) {
+            break;
+        }
+        let n = *doc.node(id);
+        if n.kind != NodeKind::BlockMap {
+            if n.kind == NodeKind::BlockSeq {
+                queue.extend(doc.children(id).take(2));
+            }
+            continue;
+        }
+        let kcol = doc.col(n.start as usize);
+        for (_, v) in doc.pairs(id) {
+            let vn = *doc.node(v);
+            match vn.kind {
+                NodeKind::BlockMap if !found_indent => {
+                    let c = doc.col(vn.start as usize);
+                    if c > kcol
+                        && doc.line_start(vn.start as usize) != doc.line_start(n.start as usize)
+                    {
+                        st.indent = c - kcol;
+                        found_indent = true;
+                    }
+                }
+                NodeKind::BlockSeq if !found_seq && !doc.is_odd(v) => {
+                    st.seq_indent = doc.col(vn.start as usize) > kcol;
+                    found_seq = true;
+                }
+                _ => {}
+            }
+            if vn.kind.is_block() {
+                queue.push(v);
+            }
+        }
+    }
+    st
+}
+
+impl<'d> Editor<'d> {
+    pub fn new(doc: &'d Document) -> Self {
+        Self {
+            doc,
+            style: detect_style(doc),
+            splices: Vec::new(),
+            replaced: HashMap::new(),
+            deleted: HashSet::new(),
+            appended: HashMap::new(),
+            rewrite: None,
+            changed: false,
+            parents: None,
+        }
+    }
+
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    fn cannot(&mut self, why: impl Into<String>) {
+        if self.rewrite.is_none() {
+            self.rewrite = Some(why.into());
+        }
+    }
+
+    fn splice(&mut self, start: usize, end: usize, text: impl Into<String>) {
+        self.splices.push((start, end, text.into()));
+    }
+
+    fn parent(&mut self, id: NodeId) -> Option<NodeId> {
+        if self.parents.is_none() {
+            let mut p = vec![u32::MAX; self.doc.len()];
+            fn fill(doc: &Document, id: NodeId, p: &mut [u32]) {
+                let kids: Vec<NodeId> = doc.children(id).collect();
+                for c in kids {
+                    p[c as usize] = id;
+                    fill(doc, c, p);
+                }
+            }
+            if let Some(r) = self.doc.root() {
+                fill(self.doc, r, &mut p);
+            }
+            self.parents = Some(p);
+        }
+        let p = self.parents.as_ref().expect("filled")[id as usize];
+        (p != u32::MAX).then_some(p)
+    }
+
+    /// Whether the node and its ancestors carry no anchor (so a change shows up nowhere else).
+    fn unshared(&mut self, id: NodeId) -> bool {
+        if !self.doc.subtree_plain(id) {
+            return false;
+        }
+        let mut cur = self.parent(id);
+        while let Some(p) = cur {
+            if self.doc.anchor(p).is_some() || self.doc.tag(p).is_some() {
+                return false;
+            }
+            cur = self.parent(p);
+        }
+        true
+    }
+
+    fn indent(&self, col: usize) -> String {
+        " ".repeat(col)
+    }
+
+    /// Start of the next line after the one holding `pos`; a line break is added at the end
+    /// of a file that lacks one.
+    fn after_line(&mut self, pos: usize) -> usize {
+        if pos > 0 && self.doc.text.as_bytes()[pos - 1] == b'\n' {
+            return pos; // ends with a block scalar's line break
+        }
+        let e = self.doc.line_end(pos);
+        if e == self.doc.text.len() {
+            if !self
+                .splices
+                .iter()
+                .any(|s| s.0 == e && s.1 == e && s.2 == self.style.newline)
+            {
+                let nl = self.style.newline;
+                self.splice(e, e, nl);
+            }
+            e
+        } else {
+            e + 1
+        }
+    }
+
+    /// Where the lines of an item or pair begin: its own line, and the comment lines directly
+    /// above it (no blank line between), which are taken to be about it.
+    fn region_start(&self, pos: usize) -> usize {
+        let mut ls = self.doc.line_start(pos);
+        while ls > 0 {
+            let prev = self.doc.line_start(ls - 1);
+            if self.doc.text[prev..ls].trim_start().starts_with('#') {
+                ls = prev;
+            } else {
+                break;
+            }
+        }
+        ls
+    }
+
+    /// Whether `pos` is the first non-blank character of its line.
+    fn starts_line(&self, pos: usize) -> bool {
+        self.doc.text[self.doc.line_start(pos)..pos]
+            .bytes()
+            .all(|b| b == b' ')
+    }
+
+    /// The `:` before a mapping value (scanning back over blanks), when there is one.
+    fn colon_before(&self, id: NodeId) -> Option<usize> {
+        let n = self.doc.node(id);
+        let b = self.doc.text.as_bytes();
+        let start = n.start as usize;
+        if n.start == n.end && b.get(start) == Some(&b':') {
+            return Some(start); // an empty value sits on its key's colon
+        }
+        let mut i = start;
+        while i > 0 {
+            i -= 1;
+            match b[i] {
+                b' ' | b'\t' | b'\r' | b'\n' => {}
+                b':' => return Some(i),
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Replaces the data of `id` (whose parent is `parent`) with `v`.
+    pub fn set(&mut self, id: NodeId, v: &Value) {
+        if self.doc.to_json(id).as_ref() == Ok(v) {
+            return;
+        }
+        self.changed = true;
+        if !self.unshared(id) {
+            self.cannot("the value being changed is shared through a YAML anchor or carries a tag");
+        }
+        self.replaced.insert(id, v.clone());
+        let n = *self.doc.node(id);
+        let (start, end) = (n.start as usize, n.end as usize);
+        let parent = self.parent(id).map(|p| *self.doc.node(p));
+        let in_block = parent.is_none_or(|p| p.kind.is_block());
+        match (n.kind, emit::inline(v)) {
+            // one scalar (or empty collection) for another
+            (k, Some(text)) if k.is_scalar() || !k.is_block() => {
+                if start == end {
+                    match self.colon_before(id) {
+                        Some(c) => self.splice(c + 1, c + 1, format!(" {text}")),
+                        None => self.cannot("an empty value in an unusual place"),
+                    }
+                    return;
+                }
+                let old_value = self.doc.scalar(id);
+                let text = match (n.kind, v) {
+                    (NodeKind::Single, Value::String(s)) if !old_value.is_empty() => {
+                        emit::single_quoted(s).unwrap_or(text)
+                    }
+                    (NodeKind::Double, Value::String(s)) if !old_value.is_empty() => {
+                        emit::double_quoted(s)
+                    }
+                    (NodeKind::Literal | NodeKind::Folded, _) => {
+                        self.cannot("a block scalar is being changed");
+                        text
+                    }
+                    _ => text,
+                };
+                self.splice(start, end, text);
+            }
+            // a block collection becomes a scalar or an empty collection
+            (_, Some(text)) => match self.colon_before(id) {
+                Some(c) => self.splice(c + 1, end, format!(" {text}")),
+                None => self.cannot("a block value without a key before it"),
+            },
+            // a block collection becomes another collection, in place
+            (k, None) if k.is_block() => {
+                if self.doc.is_odd(id) {
+                    self.cannot("a list whose layout could not be mapped");
+                    return;
+                }
+                let col = self.doc.col(start);
+                let text = emit::block(v, col, &self.style);
+                self.splice(start, end, text);
+            }
+            // a scalar or flow value becomes a non-empty collection
+            (_, None) => {
+                if !in_block {
+                    self.splice(start, end, emit::flow(v));
+                    return;
+                }
+                let (Some(p), Some(c)) = (parent, self.colon_before(id)) else {
+                    self.cannot("a value without a key before it");
+                    return;
+                };
+                let pcol = self.doc.col(p.start as usize);
+                let col = match v {
+                    Value::Array(_) if !self.style.seq_indent => pcol,
+                    _ => pcol + self.style.indent,
+                };
+                self.splice(c + 1, end.max(c + 1), "");
+                let at = self.doc.line_end(end.max(c + 1));
+                let text = format!(
+                    "{}{}{}",
+                    self.style.newline,
+                    self.indent(col),
+                    emit::block(v, col, &self.style)
+                );
+                self.splice(at, at, text);
+            }
+        }
+    }
+
+    /// Sets `key` in a mapping to `v` (replacing the value or adding the pair at the end).
+    pub fn set_key(&mut self, map: NodeId, key: &str, v: &Value) {
+        match self.doc.key_count(map, key) {
+            0 => self.add_pair(map, key, v),
+            1 => {
+                let val = self.doc.get(map, key).expect("counted");
+                self.set(val, v);
+            }
+            _ => {
+                self.changed = true;
+                self.cannot(format!(
+                    "the key {key:?} appears more than once in one mapping"
+                ));
+                if let Some(val) = self.doc.get(map, key) {
+                    self.replaced.insert(val, v.clone());
+                }
+            }
+        }
+    }
+
+    fn add_pair(&mut self, map: NodeId, key: &str, v: &Value) {
+        self.changed = true;
+        if !self.unshared(map) {
+            self.cannot(
+                "the mapping being changed is shared through a YAML anchor or carries a tag",
+            );
+        }
+        self.appended
+            .entry(map)
+            .or_default()
+            .push(Appended::Pair(key.to_owned(), v.clone()));
+        let n = *self.doc.node(map);
+        let k = emit::scalar(key).into_owned();
+        if n.kind == NodeKind::FlowMap {
+            let text = format!("{k}: {}", emit::flow(v));
+            match self.doc.children(map).last() {
+                Some(last) => {
+                    let at = self.doc.node(last).end as usize;
+                    self.splice(at, at, format!(", {text}"));
+                }
+                None => {
+                    let at = n.start as usize + 1;
+                    self.splice(at, at, text);
+                }
+            }
+            return;
+        }
+        let col = self.doc.col(n.start as usize);
+        let body = match v {
+            Value::Object(m) if !m.is_empty() => {
+                let c = col + self.style.indent;
+                format!(
+                    ":{}{}{}",
+                    self.style.newline,
+                    self.indent(c),
+                    emit::block(v, c, &self.style)
+                )
+            }
+            Value::Array(a) if !a.is_empty() => {
+                let c = if self.style.seq_indent {
+                    col + self.style.indent
+                } else {
+                    col
+                };
+                format!(
+                    ":{}{}{}",
+                    self.style.newline,
+                    self.indent(c),
+                    emit::block(v, c, &self.style)
+                )
+            }
+            other => format!(": {}", emit::inline(other).expect("inline")),
+        };
+        let at = self.after_line(n.end as usize);
+        let nl = self.style.newline;
+        self.splice(at, at, format!("{}{k}{body}{nl}", self.indent(col)));
+    }
+
+    /// Removes `key` from a mapping, if present.
+    pub fn remove_key(&mut self, map: NodeId, key: &str) {
+        let count = self.doc.key_count(map, key);
+        if count == 0 {
+            return;
+        }
+        self.changed = true;
+        let pairs: Vec<(NodeId, NodeId)> = self.doc.pairs(map).collect();
+        if count > 1 {
+            self.cannot(format!(
+                "the key {key:?} appears more than once in one mapping"
+            ));
+            for (k, v) in &pairs {
+                if self.doc.key_is(*k, key) {
+                    self.deleted.insert(*v);
+                }
+            }
+            return;
+        }
+        if !self.unshared(map) {
+            self.cannot(
+                "the mapping being changed is shared through a YAML anchor or carries a tag",
+            );
+        }
+        let i = pairs
+            .iter()
+            .position(|(k, _)| self.doc.key_is(*k, key))
+            .expect("counted");
+        let (k, v) = pairs[i];
+        self.deleted.insert(v);
+        if pairs.len() == 1 {
+            self.deleted.remove(&v);
+            self.set(map, &Value::Object(Map::new()));
+            return;
+        }
+        let kn = *self.doc.node(k);
+        let vend = self.doc.node(v).end as usize;
+        if self.doc.node(map).kind == NodeKind::FlowMap {
+            match pairs.get(i + 1) {
+                Some((nk, _)) => {
+                    let to = self.doc.node(*nk).start as usize;
+                    self.splice(kn.start as usize, to, "");
+                }
+                None => {
+                    let from = self.doc.node(pairs[i - 1].1).end as usize;
+                    self.splice(from, vend, "");
+                }
+            }
+            return;
+        }
+        if self.starts_line(kn.start as usize) {
+            let from = self.region_start(kn.start as usize);
+            let to = self.doc.line_end(vend);
+            let to = if to < self.doc.text.len() { to + 1 } else { to };
+            self.splice(from, to, "");
+        } else {
+            // the first pair of a list item shares the `- ` line: pull the next key up
+            let to = self.doc.node(pairs[i + 1].0).start as usize;
+            self.splice(kn.start as usize, to, "");
+        }
+    }
+
+    /// Appends an item to a sequence.
+    pub fn append_item(&mut self, seq: NodeId, v: &Value) {
+        self.changed = true;
+        if !self.unshared(seq) {
+            self.cannot("the list being changed is shared through a YAML anchor or carries a tag");
+        }
+        self.appended
+            .entry(seq)
+            .or_default()
+            .push(Appended::Item(v.clone()));
+        let n = *self.doc.node(seq);
+        if n.kind == NodeKind::FlowSeq {
+            match self.doc.children(seq).last() {
+                Some(last) => {
+                    let at = self.doc.node(last).end as usize;
+                    self.splice(at, at, format!(", {}", emit::flow(v)));
+                }
+                None => {
+                    let at = n.start as usize + 1;
+                    self.splice(at, at, emit::flow(v));
+                }
+            }
+            return;
+        }
+        if self.doc.is_odd(seq) {
+            self.cannot("a list whose layout could not be mapped");
+            return;
+        }
+        let dash_col = self.doc.col(n.start as usize);
+        // the gap between `-` and the item, as the first item has it
+        let gap = self
+            .doc
+            .children(seq)
+            .next()
+            .map(|c| self.doc.node(c).start as usize)
+            .filter(|s| self.doc.line_start(*s) == self.doc.line_start(n.start as usize))
+            .map_or(2, |s| s - n.start as usize)
+            .max(2);
+        let at = self.after_line(n.end as usize);
+        let nl = self.style.newline;
+        let text = format!(
+            "{}-{}{}{nl}",
+            self.indent(dash_col),
+            " ".repeat(gap - 1),
+            emit::block(v, dash_col + gap, &self.style)
+        );
+        self.splice(at, at, text);
+    }
+
+    /// Removes the `index`th item of a sequence.
+    pub fn remove_item(&mut self, seq: NodeId, item: NodeId) {
+        self.changed = true;
+        let items: Vec<NodeId> = self.doc.children(seq).collect();
+        let Some(i) = items.iter().position(|x| *x == item) else {
+            return;
+        };
+        if !self.unshared(seq) {
+            self.cannot("the list being changed is shared through a YAML anchor or carries a tag");
+        }
+        if items.len() == 1 {
+            self.set(seq, &Value::Array(Vec::new()));
+            return;
+        }
+        self.deleted.insert(item);
+        let n = *self.doc.node(seq);
+        let end = self.doc.node(item).end as usize;
+        if n.kind == NodeKind::FlowSeq {
+            match items.get(i + 1) {
+                Some(next) => {
+                    let to = self.doc.node(*next).start as usize;
+                    self.splice(self.doc.node(item).start as usize, to, "");
+                }
+                None => {
+                    let from = self.doc.node(items[i - 1]).end as usize;
+                    self.splice(from, end, "");
+                }
+            }
+            return;
+        }
+        let dash = if i == 0 {
+            Some(n.start as usize)
+        } else {
+            find_dash(&self.doc.text, self.doc.node(items[i - 1]).end as usize)
+        };
+        match dash.filter(|d| !self.doc.is_odd(seq) && self.starts_line(*d)) {
+            Some(d) => {
+                let from = self.region_start(d);
+                let to = self.doc.line_end(end);
+                let to = if to < self.doc.text.len() { to + 1 } else { to };
+                self.splice(from, to, "");
+            }
+            None => self.cannot("a list item whose layout could not be mapped"),
+        }
+    }
+
+    /// The new text: spliced and verified, or rewritten whole (with the reason).
+    pub fn finish(mut self) -> Result<Option<Edited>, String> {
+        if !self.changed {
+            return Ok(None);
+        }
+        let Some(root) = self.doc.root() else {
+            return Err("cannot edit an empty document".into());
+        };
+        if self.rewrite.is_none() {
+            match self.spliced() {
+                Ok(text) => {
+                    let res = verify_text(&text, &mut |sink| self.doc.walk(root, &self, sink));
+                    match res {
+                        Ok(()) => {
+                            return Ok(Some(Edited {
+                                text,
+                                rewrote: None,
+                            }))
+                        }
+                        Err(e) => {
+                            self.rewrite = Some(format!("an in-place edit did not verify ({e})"))
+                        }
+                    }
+                }
+                Err(e) => self.rewrite = Some(e),
+            }
+        }
+        let intended = self.doc.json_with(root, &self)?;
+        let text = emit::document(&intended, &self.style);
+        verify_text(&text, &mut |sink| walk_value(&intended, sink))
+            .map_err(|e| format!("internal error: the rewritten file does not read back ({e})"))?;
+        Ok(Some(Edited {
+            text,
+            rewrote: self.rewrite.take(),
+        }))
+    }
+
+    fn spliced(&mut self) -> Result<String, String> {
+        // stable: insertions at one place keep the order they were made in
+        self.splices.sort_by_key(|s| (s.0, s.1));
+        let text = &self.doc.text;
+        let mut out = String::with_capacity(text.len() + 256);
+        let mut pos = 0;
+        for (start, end, rep) in &self.splices {
+            if *start < pos {
+                return Err("two changes overlap in the text".into());
+            }
+            out.push_str(&text[pos..*start]);
+            out.push_str(rep);
+            pos = *end;
+        }
+        out.push_str(&text[pos..]);
+        Ok(out)
+    }
+}
+
+/// The `-` of a block sequence item, scanning forward from the end of the previous item.
+fn find_dash(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'-' if b
+                .get(i + 1)
+                .is_none_or(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')) =>
+            {
+                return Some(i)
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+use super::model::KubeFile;
+use super::Kind;
+
+/// A change to one kubeconfig file, in kubectl's terms.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Sets current-context (`""` unsets it, as kubectl writes an unset one).
+    SetCurrentContext(String),
+    /// Sets (`Some`) or removes (`None`) a key of a context's body, e.g. `namespace`.
+    SetContextField {
+        context: String,
+        key: String,
+        value: Option<String>,
+    },
+    Rename {
+        kind: Kind,
+        old: String,
+        new: String,
+    },
+    Remove {
+        kind: Kind,
+        name: String,
+    },
+    /// Adds an entry, or updates the one of the same name: with `merge`, keys of its body that
+    /// `entry` does not set are kept; without, the body is replaced whole.
+    Upsert {
+        kind: Kind,
+        entry: Map<String, Value>,
+        merge: bool,
+    },
+}
+
+/// Orders a new entry's `name` key like the list's first entry has it.
+fn order_like_siblings(
+    file: &KubeFile,
+    kind: Kind,
+    entry: &Map<String, Value>,
+) -> Map<String, Value> {
+    let Some(first) = file.entries(kind).first() else {
+        return entry.clone();
+    };
+    let doc = &file.doc;
+    let keys: Vec<NodeId> = doc.pairs(first.item).map(|(k, _)| k).collect();
+    let pos = |key: &str| keys.iter().position(|k| doc.key_is(*k, key));
+    let name_first = match (pos("name"), pos(kind.inner())) {
+        (Some(n), Some(b)) => n < b,
+        _ => return entry.clone(),
+    };
+    let mut out = Map::new();
+    if name_first {
+        if let Some(n) = entry.get("name") {
+            out.insert("name".into(), n.clone());
+        }
+    }
+    for (k, v) in entry {
+        if k != "name" {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    if !name_first {
+        if let Some(n) = entry.get("name") {
+            out.insert("name".into(), n.clone());
+        }
+    }
+    out
+}
+
+/// Changes the mapping under `key` of an entry (creating it when absent): key by key in
+/// place, or — when its data is shared through an alias, anchor or merge — as a whole value,
+/// so that only this entry changes.
+fn edit_body(
+    ed: &mut Editor<'_>,
+    item: NodeId,
+    key: &str,
+    change: impl FnOnce(&mut Map<String, Value>),
+) {
+    let doc = ed.doc;
+    let slot = doc.get_raw(item, key);
+    let current = slot
+        .and_then(|s| doc.to_json(s).ok())
+        .and_then(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut wanted = current.clone();
+    change(&mut wanted);
+    if wanted == current {
+        return;
+    }
+    match slot {
+        Some(s) if doc.node(s).kind.is_map() && !doc.is_shared(s) => {
+            for k in current.keys() {
+                if !wanted.contains_key(k) {
+                    ed.remove_key(s, k);
+                }
+            }
+            for (k, v) in &wanted {
+                if current.get(k) != Some(v) {
+                    ed.set_key(s, k, v);
+                }
+            }
+        }
+        Some(s) => ed.set(s, &Value::Object(wanted)),
+        None => ed.set_key(item, key, &Value::Object(wanted)),
+    }
+}
+
+/// Applies `ops` to a file: the new text (None when nothing changes).
+pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
+    use anyhow::anyhow;
+    let p = file.path.display();
+    if file.doc.extra_documents {
+        anyhow::bail!(
+            "{p} holds more than one YAML document; kubectl reads only the first and would drop the rest, so kctx will not edit it (move the others to their own files)"
+        );
+    }
+    let doc = &file.doc;
+    let root = file.root();
+    let mut ed = Editor::new(doc);
+    let mut new_entries: [Vec<Value>; 3] = Default::default();
+    let gone = |kind: Kind, name: &str| {
+        anyhow!(
+            "{p}: no {} named {name:?}",
+            &kind.key()[..kind.key().len() - 1]
+        )
+    };
+    for op in ops {
+        match op {
+            Op::SetCurrentContext(name) => {
+                ed.set_key(root, "current-context", &Value::String(name.clone()))
+            }
+            Op::SetContextField {
+                context,
+                key,
+                value,
+            } => {
+                let e = file
+                    .find(Kind::Contexts, context)
+                    .ok_or_else(|| gone(Kind::Contexts, context))?;
+                edit_body(&mut ed, e.item, "context", |m| match value {
+                    Some(v) => {
+                        m.insert(key.clone(), Value::String(v.clone()));
+                    }
+                    None => {
+                        m.remove(key);
+                    }
+                });
+            }
+            Op::Rename { kind, old, new } => {
+                let e = file.find(*kind, old).ok_or_else(|| gone(*kind, old))?;
+                let n = doc
+                    .get(e.item, "name")
+                    .expect("indexed entries have a name");
+                ed.set(n, &Value::String(new.clone()));
+            }
+            Op::Remove { kind, name } => {
+                let e = file.find(*kind, name).ok_or_else(|| gone(*kind, name))?;
+                let seq = doc
+                    .get(root, kind.key())
+                    .expect("indexed entries are in a list");
+                ed.remove_item(seq, e.item);
+            }
+            Op::Upsert { kind, entry, merge } => {
+                let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
+                match file.find(*kind, name) {
+                    Some(e) => {
+                        for (k, v) in entry {
+                            if k == "name" {
+                                continue;
+                            }
+                            match v {
+                                Value::Object(fresh) if *merge && k == kind.inner() => {
+                                    edit_body(&mut ed, e.item, k, |m| {
+                                        for (bk, bv) in fresh {
+                                            m.insert(bk.clone(), bv.clone());
+                                        }
+                                    })
+                                }
+                                _ => ed.set_key(e.item, k, v),
+                            }
+                        }
+                    }
+                    None => new_entries[*kind as usize]
+                        .push(Value::Object(order_like_siblings(file, *kind, entry))),
+                }
+            }
+        }
+    }
+    for kind in Kind::ALL {
+        let items = std::mem::take(&mut new_entries[kind as usize]);
+        if items.is_empty() {
+            continue;
+        }
+        // an empty `[]` becomes a block list, as kubectl writes lists
+        let seq = doc.get(root, kind.key()).filter(|s| {
+            let n = doc.node(*s);
+            n.kind == NodeKind::BlockSeq
+                || (n.kind == NodeKind::FlowSeq && doc.children(*s).next().is_some())
+        });
+        match seq {
+            Some(seq) => {
+                for it in &items {
+                    ed.append_item(seq, it);
+                }
+            }
+            None => ed.set_key(root, kind.key(), &Value::Array(items)),
+        }
+    }
+    ed.finish().map_err(|e| anyhow!("{p}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn run(src: &str, ops: &[Op]) -> (String, Option<String>) {
+        let f = KubeFile::parse(Path::new("k"), src.as_bytes().to_vec()).unwrap();
+        match apply(&f, ops).unwrap() {
+            Some(e) => (e.text, e.rewrote),
+            None => (src.to_owned(), None),
+        }
+    }
+
+    fn spliced(src: &str, ops: &[Op]) -> String {
+        let (t, r) = run(src, ops);
+        assert_eq!(r, None, "expected an in-place edit of:\n{src}\ngot:\n{t}");
+        t
+    }
+
+    fn cc(n: &str) -> Op {
+        Op::SetCurrentContext(n.into())
+    }
+
+    fn obj(v: serde_json::Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    const HAND: &str = "\
+# my clusters -- hand written
+apiVersion: v1
+kind: Config
+current-context: dev   # switch with kctx
+
+clusters:
+  # prod: ask #sre before touching
+  - name: prod
+    cluster: {server: 'https://prod', insecure-skip-tls-verify: false}
+  - name: dev
+    cluster:
+      server: \"https://dev\"
+
+contexts:
+  - name: prod
+    context: {cluster: prod, user: admin}
+  - name: dev
+    context:
+      cluster: dev
+      user: admin     # same user
+      namespace: web
+
+users:
+  - name: admin
+    user: {token: abc}
+";
+
+    #[test]
+    fn current_context_keeps_everything_else() {
+        let out = spliced(HAND, &[cc("prod")]);
+        assert_eq!(
+            out,
+            HAND.replace("current-context: dev ", "current-context: prod ")
+        );
+        // a no-op changes nothing
+        assert_eq!(run(HAND, &[cc("dev")]).0, HAND);
+    }
+
+    #[test]
+    fn quoting_style_is_kept_and_ambiguous_names_are_quoted() {
+        let src = "current-context: 'a'\nb: \"x\"\n";
+        assert_eq!(
+            spliced(src, &[cc("prod")]),
+            "current-context: 'prod'\nb: \"x\"\n"
+        );
+        let src = "current-context: a\n";
+        assert_eq!(spliced(src, &[cc("on")]), "current-context: \"on\"\n");
+        assert_eq!(spliced(src, &[cc("")]), "current-context: \"\"\n");
+    }
+
+    #[test]
+    fn namespace_is_set_replaced_and_removed_in_place() {
+        let set = |ctx: &str, ns: Option<&str>| Op::SetContextField {
+            context: ctx.into(),
+            key: "namespace".into(),
+            value: ns.map(Into::into),
+        };
+        let out = spliced(HAND, &[set("dev", Some("api"))]);
+        assert_eq!(out, HAND.replace("namespace: web", "namespace: api"));
+        let out = spliced(HAND, &[set("dev", None)]);
+        assert_eq!(out, HAND.replace("      namespace: web\n", ""));
+        // flow mapping: the pair joins it
+        let out = spliced(HAND, &[set("prod", Some("ops"))]);
+        assert_eq!(
+            out,
+            HAND.replace(
+                "{cluster: prod, user: admin}",
+                "{cluster: prod, user: admin, namespace: ops}"
+            )
+        );
+    }
+
+    #[test]
+    fn remove_takes_the_item_and_its_comment() {
+        let out = spliced(
+            HAND,
+            &[Op::Remove {
+                kind: Kind::Clusters,
+                name: "prod".into(),
+            }],
+        );
+        assert_eq!(
+            out,
+            HAND.replace(
+                "  # prod: ask #sre before touching\n  - name: prod\n    cluster: {server: 'https://prod', insecure-skip-tls-verify: false}\n",
+                ""
+            )
+        );
+        let out = spliced(
+            HAND,
+            &[Op::Remove {
+                kind: Kind::Users,
+                name: "admin".into(),
+            }],
+        );
+        assert_eq!(
+            out,
+            HAND.replace(
+                "users:\n  - name: admin\n    user: {token: abc}\n",
+                "users: []\n"
+            )
+        );
+    }
+
+    #[test]
+    fn rename_touches_only_the_name() {
+        let out = spliced(
+            HAND,
+            &[
+                Op::Rename {
+                    kind: Kind::Contexts,
+                    old: "dev".into(),
+                    new: "development".into(),
+                },
+                cc("development"),
+            ],
+        );
+        assert_eq!(
+            out,
+            HAND.replace(
+                "  - name: dev\n    context:",
+                "  - name: development\n    context:"
+            )
+            .replace("current-context: dev ", "current-context: development ")
+        );
+    }
+
+    #[test]
+    fn new_entries_follow_their_siblings() {
+        let entry = obj(json!({"context": {"cluster": "dev", "user": "admin"}, "name": "new"}));
+        let out = spliced(
+            HAND,
+            &[Op::Upsert {
+                kind: Kind::Contexts,
+                entry,
+                merge: true,
+            }],
+        );
+        // 2-space indented list, `name` first like the siblings
+        assert_eq!(
+            out,
+            HAND.replace(
+                "      namespace: web\n",
+                "      namespace: web\n  - name: new\n    context:\n      cluster: dev\n      user: admin\n"
+            )
+        );
+        // kubectl's layout: name last, list at the key's column
+        let kubectl = "apiVersion: v1\ncontexts:\n- context:\n    cluster: a\n    user: a\n  name: a\ncurrent-context: a\nkind: Config\n";
+        let entry = obj(json!({"name": "b", "context": {"cluster": "b", "user": "b"}}));
+        let out = spliced(
+            kubectl,
+            &[Op::Upsert {
+                kind: Kind::Contexts,
+                entry,
+                merge: true,
+            }],
+        );
+        assert_eq!(
+            out,
+            kubectl.replace(
+                "  name: a\n",
+                "  name: a\n- context:\n    cluster: b\n    user: b\n  name: b\n"
+            )
+        );
+    }
+
+    #[test]
+    fn four_space_indents_crlf_and_bom_are_kept() {
+        let src = "\u{feff}apiVersion: v1\r\ncontexts:\r\n    -   name: a\r\n        context:\r\n            cluster: a\r\ncurrent-context: a\r\n";
+        let entry = obj(json!({"name": "b", "context": {"cluster": "b"}}));
+        let out = spliced(
+            src,
+            &[
+                Op::Upsert {
+                    kind: Kind::Contexts,
+                    entry,
+                    merge: true,
+                },
+                cc("b"),
+            ],
+        );
+        assert_eq!(
+            out,
+            "\u{feff}apiVersion: v1\r\ncontexts:\r\n    -   name: a\r\n        context:\r\n            cluster: a\r\n    -   name: b\r\n        context:\r\n            cluster: b\r\ncurrent-context: b\r\n"
+        );
+    }
+
+    #[test]
+    fn missing_and_empty_lists_are_created_as_blocks() {
+        let src = "apiVersion: v1\nclusters: []   # none yet\nkind: Config\n";
+        let entry = obj(json!({"cluster": {"server": "s"}, "name": "c"}));
+        let out = spliced(
+            src,
+            &[Op::Upsert {
+                kind: Kind::Clusters,
+                entry: entry.clone(),
+                merge: true,
+            }],
+        );
+        assert_eq!(out, "apiVersion: v1\nclusters:   # none yet\n- cluster:\n    server: s\n  name: c\nkind: Config\n");
+        let src = "apiVersion: v1\nkind: Config";
+        let out = spliced(
+            src,
+            &[Op::Upsert {
+                kind: Kind::Clusters,
+                entry,
+                merge: true,
+            }],
+        );
+        assert_eq!(
+            out,
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: s\n  name: c\n"
+        );
+    }
+
+    #[test]
+    fn anchors_fall_back_to_a_rewrite() {
+        let src = "contexts:\n- name: a\n  context: &base {cluster: c, user: u}\n- name: b\n  context: *base\ncurrent-context: a\n";
+        let set = Op::SetContextField {
+            context: "b".into(),
+            key: "namespace".into(),
+            value: Some("x".into()),
+        };
+        let (out, why) = run(src, &[set]);
+        assert!(why.is_some(), "{out}");
+        let f = KubeFile::parse(Path::new("k"), out.into_bytes()).unwrap();
+        assert_eq!(f.field(Kind::Contexts, "b", "namespace"), Some("x"));
+        assert_eq!(
+            f.field(Kind::Contexts, "a", "namespace"),
+            None,
+            "the anchor's other user is untouched"
+        );
+        // an edit elsewhere in the same file stays in place
+        let out = spliced(src, &[cc("b")]);
+        assert_eq!(out, src.replace("current-context: a", "current-context: b"));
+    }
+
+    #[test]
+    fn more_than_one_document_is_refused() {
+        let f = KubeFile::parse(
+            Path::new("k"),
+            b"current-context: a\n---\nkind: x\n".to_vec(),
+        )
+        .unwrap();
+        let e = apply(&f, &[cc("b")]).unwrap_err().to_string();
+        assert!(e.contains("more than one YAML document"), "{e}");
+        // a lone trailing `---` is harmless
+        assert_eq!(
+            spliced("current-context: a\n---\n", &[cc("b")]),
+            "current-context: b\n---\n"
+        );
+    }
+
+    #[test]
+    fn upsert_merges_bodies_and_replaces_users() {
+        let src = "clusters:\n- cluster:\n    server: old\n    x-keep: 1\n  name: c\nusers:\n- name: u\n  user:\n    token: t\n";
+        let cluster = obj(json!({"cluster": {"server": "new"}, "name": "c"}));
+        let user = obj(json!({"name": "u", "user": {"exec": {"command": "kctx"}}}));
+        let out = spliced(
+            src,
+            &[
+                Op::Upsert {
+                    kind: Kind::Clusters,
+                    entry: cluster,
+                    merge: true,
+                },
+                Op::Upsert {
+                    kind: Kind::Users,
+                    entry: user,
+                    merge: false,
+                },
+            ],
+        );
+        assert_eq!(out, "clusters:\n- cluster:\n    server: new\n    x-keep: 1\n  name: c\nusers:\n- name: u\n  user:\n    exec:\n      command: kctx\n");
+    }
+}

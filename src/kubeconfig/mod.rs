@@ -1,0 +1,205 @@
+//! Kubeconfig files: read them as kubectl does, and change only what must change.
+//!
+//! - [`document`]: a file's text and the byte span of every YAML node in it;
+//! - [`model`]: what kubectl sees — named clusters, contexts, users and current-context, per
+//!   file and merged across `KUBECONFIG` by client-go's rules;
+//! - [`edit`]: changes as splices of the text, verified by re-parsing, with a whole-file
+//!   rewrite as the announced fallback;
+//! - [`Transaction`]: locks, reads after locking, and writes each changed file once.
+
+pub mod document;
+pub mod edit;
+pub mod emit;
+pub mod model;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+
+pub use edit::Op;
+pub use model::{arn_account, closest, EksExec, KubeFile, Loaded, Merged};
+
+use crate::store::fsutil::{self, LockFile};
+
+/// How long a writer waits for `<file>.lock` before failing.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Clusters = 0,
+    Contexts = 1,
+    Users = 2,
+}
+
+impl Kind {
+    pub fn key(self) -> &'static str {
+        match self {
+            Kind::Clusters => "clusters",
+            Kind::Contexts => "contexts",
+            Kind::Users => "users",
+        }
+    }
+
+    /// The key of an entry's body: `cluster`, `context`, `user`.
+    pub fn inner(self) -> &'static str {
+        match self {
+            Kind::Clusters => "cluster",
+            Kind::Contexts => "context",
+            Kind::Users => "user",
+        }
+    }
+
+    pub const ALL: [Kind; 3] = [Kind::Clusters, Kind::Contexts, Kind::Users];
+}
+
+/// The files named by `KUBECONFIG` (`:`-separated, empty parts skipped, `~` expanded), else
+/// `~/.kube/config`.
+pub fn paths() -> Vec<PathBuf> {
+    let v: Vec<PathBuf> = std::env::var("KUBECONFIG")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|s| !s.trim().is_empty())
+        .map(fsutil::expand_tilde)
+        .collect();
+    if v.is_empty() {
+        vec![default_path()]
+    } else {
+        v
+    }
+}
+
+pub fn default_path() -> PathBuf {
+    crate::aws::home().join(".kube").join("config")
+}
+
+/// Absolute form of a path, without resolving symlinks (as the AWS CLI prints it).
+pub fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Changes to make, per file, in the order the files are to be written.
+#[derive(Debug, Default)]
+pub struct Plan {
+    edits: Vec<(PathBuf, Vec<Op>)>,
+}
+
+impl Plan {
+    /// Adds a change to `file`. Files are written in the order they are first named here.
+    pub fn push(&mut self, file: &Path, op: Op) {
+        match self.edits.iter_mut().find(|(p, _)| p == file) {
+            Some((_, ops)) => ops.push(op),
+            None => self.edits.push((file.to_path_buf(), vec![op])),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.edits.is_empty()
+    }
+}
+
+/// A read-modify-write of the kubeconfig files.
+///
+/// `begin` takes `<file>.lock` (client-go's lock) for every file involved, in one fixed order
+/// (sorted absolute paths, so two kctx processes never deadlock), and only then reads them:
+/// every decision is made from what is on disk under the locks. `commit` writes each changed
+/// file once, atomically, in the order of the plan; the locks are held until the transaction
+/// is dropped, so follow-up state (the `use -` memory) is written under them too.
+pub struct Transaction {
+    _locks: Vec<LockFile>,
+    unlocked: Vec<(PathBuf, String)>,
+    pub merged: Merged,
+    extras: Merged,
+}
+
+impl Transaction {
+    /// Locks and reads `paths` (a KUBECONFIG list) and `extras` (other files the command may
+    /// write, e.g. `--kubeconfig`). Missing files are locked only where a new file would go.
+    pub fn begin(paths: &[PathBuf], extras: &[PathBuf]) -> Result<Self> {
+        let default_file = paths.iter().find(|p| p.exists()).or(paths.last()).cloned();
+        let mut to_lock: Vec<PathBuf> = paths
+            .iter()
+            .filter(|p| p.exists())
+            .chain(default_file.iter())
+            .chain(extras.iter())
+            .cloned()
+            .collect();
+        to_lock.sort_by_key(|p| absolute(p));
+        to_lock.dedup_by_key(|p| absolute(p));
+        let mut locks = Vec::new();
+        let mut unlocked = Vec::new();
+        for p in to_lock {
+            match LockFile::acquire(&p, LOCK_WAIT) {
+                Ok(l) => locks.push(l),
+                Err(e) if is_permission(&e) => unlocked.push((p, format!("{e:#}"))),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Self {
+            _locks: locks,
+            unlocked,
+            merged: Merged::load_paths(paths),
+            extras: Merged::load_paths(extras),
+        })
+    }
+
+    /// A file as read under the lock; `None` when it is missing or unreadable.
+    pub fn get(&self, path: &Path) -> Option<&KubeFile> {
+        self.loaded(path).and_then(|l| l.file.as_ref())
+    }
+
+    fn loaded(&self, path: &Path) -> Option<&Loaded> {
+        self.merged
+            .files
+            .iter()
+            .chain(self.extras.files.iter())
+            .find(|f| f.path == path)
+    }
+
+    /// Computes every file's new text first (nothing is written if one fails), then writes
+    /// them in the plan's order. Returns the files written.
+    pub fn commit(&self, plan: Plan) -> Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for (path, ops) in &plan.edits {
+            let fresh;
+            let file = match self.loaded(path) {
+                Some(Loaded { error: Some(e), .. }) => bail!("{e}"),
+                Some(Loaded { file: Some(f), .. }) => f,
+                _ => {
+                    fresh = KubeFile::load(path)?;
+                    &fresh
+                }
+            };
+            if let Some(edited) = edit::apply(file, ops)? {
+                if let Some((_, why)) = self.unlocked.iter().find(|(p, _)| p == path) {
+                    bail!("cannot write {}: {why}", path.display());
+                }
+                out.push((path.clone(), edited, file.existed));
+            }
+        }
+        let mut written = Vec::new();
+        for (path, edited, _existed) in out {
+            fsutil::write_atomic(&path, edited.text.as_bytes(), 0o600)
+                .map_err(|e| anyhow!("cannot write kubeconfig {}: {e:#}", path.display()))?;
+            if let Some(why) = edited.rewrote {
+                eprintln!(
+                    "kctx: note: {}: {why}; rewrote the whole file (its comments and layout were not kept)",
+                    path.display()
+                );
+            }
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+fn is_permission(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        })
+    })
+}

@@ -1,0 +1,568 @@
+//! The model: what kubectl sees in kubeconfig files — the named clusters, contexts and users,
+//! and current-context — for one file, and merged across a `KUBECONFIG` list by client-go's
+//! rules. Lookups go through per-file indexes, so a command costs one parse of each file plus
+//! work proportional to what it reads.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use serde_json::{Map, Value};
+
+use super::document::{Document, NodeId, NodeKind, Resolved};
+use super::Kind;
+
+/// What `aws eks update-kubeconfig` starts a new file with (its key order).
+pub const SKELETON: &str = "apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: []\n";
+
+/// A named entry of one of the three lists.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    /// The list item (a mapping).
+    pub item: NodeId,
+    /// Its `cluster:` / `context:` / `user:` mapping, when it has one.
+    pub body: Option<NodeId>,
+}
+
+#[derive(Debug, Default)]
+struct List {
+    entries: Vec<Entry>,
+    index: HashMap<String, u32>,
+}
+
+/// One kubeconfig file, parsed and indexed.
+#[derive(Debug)]
+pub struct KubeFile {
+    /// The path as the user named it (a symlink stays a symlink when written).
+    pub path: PathBuf,
+    pub doc: Document,
+    /// Whether the file existed with content (else `doc` is the skeleton of a new file).
+    pub existed: bool,
+    lists: [List; 3],
+}
+
+fn type_name(doc: &Document, id: NodeId) -> &'static str {
+    let id = doc.deref(id);
+    let n = doc.node(id);
+    match n.kind {
+        NodeKind::BlockMap | NodeKind::FlowMap => "a mapping",
+        NodeKind::BlockSeq | NodeKind::FlowSeq => "a list",
+        NodeKind::Alias => "an alias",
+        _ => match doc.resolve(id) {
+            Resolved::Null => "null",
+            Resolved::Bool(_) => "a boolean",
+            Resolved::Int(_) | Resolved::Float(_) => "a number",
+            Resolved::Timestamp(_) => "a date",
+            Resolved::Str(_) => "a string",
+        },
+    }
+}
+
+fn is_null(doc: &Document, id: NodeId) -> bool {
+    let id = doc.deref(id);
+    doc.node(id).kind.is_scalar() && doc.resolve(id) == Resolved::Null
+}
+
+impl KubeFile {
+    /// A file that does not exist yet (or is empty): the skeleton of a new one.
+    pub fn new_empty(path: &Path) -> Self {
+        let doc = Document::parse(SKELETON.to_owned()).expect("the skeleton parses");
+        let mut f = Self {
+            path: path.to_path_buf(),
+            doc,
+            existed: false,
+            lists: Default::default(),
+        };
+        f.index().expect("the skeleton is valid");
+        f
+    }
+
+    /// Parses a file's bytes, checking the types kubectl relies on. Errors name the file.
+    pub fn parse(path: &Path, data: Vec<u8>) -> Result<Self> {
+        let p = path.display();
+        let text = String::from_utf8(data).map_err(|_| anyhow!("{p}: not valid UTF-8"))?;
+        if text.trim_start_matches('\u{feff}').trim().is_empty() {
+            return Ok(Self::new_empty(path));
+        }
+        let mut doc = Document::parse(text).map_err(|e| anyhow!("{p}: {e}"))?;
+        if doc.root().is_none() || is_null(&doc, 0) {
+            // only comments (or `---`): keep them, and start the skeleton after them
+            let mut text = std::mem::take(&mut doc.text);
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            if doc.root().is_some() {
+                // a lone null document (`---` or `~`) has nothing worth keeping but comments
+                text = text
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with('#'))
+                    .map(|l| format!("{l}\n"))
+                    .collect();
+            }
+            text.push_str(SKELETON);
+            doc = Document::parse(text).map_err(|e| anyhow!("{p}: {e}"))?;
+        }
+        let mut f = Self {
+            path: path.to_path_buf(),
+            doc,
+            existed: true,
+            lists: Default::default(),
+        };
+        f.index()?;
+        Ok(f)
+    }
+
+    /// Reads `path`; a missing or empty file is a new, empty kubeconfig.
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read(path) {
+            Ok(data) => Self::parse(path, data),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::new_empty(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+                bail!("{} is a directory, not a kubeconfig file", path.display())
+            }
+            Err(e) => Err(anyhow!("cannot read {}: {e}", path.display())),
+        }
+    }
+
+    fn index(&mut self) -> Result<()> {
+        let p = self.path.display().to_string();
+        let doc = &self.doc;
+        let root = doc.root().expect("a document with a root");
+        if !doc.node(root).kind.is_map() {
+            bail!(
+                "{p}: a kubeconfig must be a mapping, found {}",
+                type_name(doc, root)
+            );
+        }
+        for kind in Kind::ALL {
+            let list = &mut self.lists[kind as usize];
+            *list = List::default();
+            let Some(seq) = doc.get(root, kind.key()) else {
+                continue;
+            };
+            let seq = doc.deref(seq);
+            if is_null(doc, seq) {
+                continue;
+            }
+            if !doc.node(seq).kind.is_seq() {
+                bail!(
+                    "{p}: `{}` must be a list, found {}",
+                    kind.key(),
+                    type_name(doc, seq)
+                );
+            }
+            for (i, item) in doc.children(seq).enumerate() {
+                let item = doc.deref(item);
+                if !doc.node(item).kind.is_map() {
+                    bail!(
+                        "{p}: {}[{i}] must be a mapping, found {}",
+                        kind.key(),
+                        type_name(doc, item)
+                    );
+                }
+                let name = match doc.get(item, "name") {
+                    None => bail!("{p}: {}[{i}] has no name", kind.key()),
+                    Some(n) => match doc.as_str(n) {
+                        Some(s) => s.to_owned(),
+                        None => bail!(
+                            "{p}: {}[{i}].name must be a string, found {} (quote it)",
+                            kind.key(),
+                            type_name(doc, n)
+                        ),
+                    },
+                };
+                let body = match doc.get(item, kind.inner()) {
+                    None => None,
+                    Some(b) if is_null(doc, b) => None,
+                    Some(b) if doc.node(doc.deref(b)).kind.is_map() => Some(doc.deref(b)),
+                    Some(b) => bail!(
+                        "{p}: {}[{i}].{} must be a mapping, found {}",
+                        kind.key(),
+                        kind.inner(),
+                        type_name(doc, b)
+                    ),
+                };
+                let at = list.entries.len() as u32;
+                if list.index.insert(name.clone(), at).is_some() {
+                    bail!(
+                        "{p}: two {} are named {name:?} (kubectl refuses such a file)",
+                        kind.key()
+                    );
+                }
+                list.entries.push(Entry { name, item, body });
+            }
+        }
+        if let Some(cc) = doc.get(root, "current-context") {
+            if !is_null(doc, cc) && doc.as_str(cc).is_none() {
+                bail!(
+                    "{p}: current-context must be a string, found {}",
+                    type_name(doc, cc)
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn root(&self) -> NodeId {
+        self.doc.root().expect("indexed files have a root")
+    }
+
+    pub fn entries(&self, kind: Kind) -> &[Entry] {
+        &self.lists[kind as usize].entries
+    }
+
+    pub fn names(&self, kind: Kind) -> impl Iterator<Item = &str> {
+        self.entries(kind).iter().map(|e| e.name.as_str())
+    }
+
+    pub fn find(&self, kind: Kind, name: &str) -> Option<&Entry> {
+        let l = &self.lists[kind as usize];
+        l.index.get(name).map(|i| &l.entries[*i as usize])
+    }
+
+    pub fn has(&self, kind: Kind, name: &str) -> bool {
+        self.find(kind, name).is_some()
+    }
+
+    /// A string field of an entry's body (e.g. a context's `cluster`, `user`, `namespace`).
+    pub fn field(&self, kind: Kind, name: &str, key: &str) -> Option<&str> {
+        let body = self.find(kind, name)?.body?;
+        self.doc.as_str(self.doc.get(body, key)?)
+    }
+
+    /// An entry's body as JSON.
+    pub fn body(&self, kind: Kind, name: &str) -> Option<Map<String, Value>> {
+        let body = self.find(kind, name)?.body?;
+        match self.doc.to_json(body) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A whole entry (`name` and body, and any other keys) as JSON.
+    pub fn entry_json(&self, kind: Kind, name: &str) -> Option<Map<String, Value>> {
+        match self.doc.to_json(self.find(kind, name)?.item) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The non-empty current-context of this file.
+    pub fn current_context(&self) -> Option<&str> {
+        let cc = self.doc.get(self.root(), "current-context")?;
+        self.doc.as_str(cc).filter(|s| !s.is_empty())
+    }
+
+    /// The whole document as JSON (what kubectl reads).
+    pub fn to_json(&self) -> Result<Value> {
+        self.doc
+            .to_json(self.root())
+            .map_err(|e| anyhow!("{}: {e}", self.path.display()))
+    }
+}
+
+/// One file of a `KUBECONFIG` list, as read.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    /// `None` when the file is missing or broken (see `error`).
+    pub file: Option<KubeFile>,
+    pub error: Option<String>,
+}
+
+/// Several kubeconfig files merged by client-go's rules: the first file that defines a name
+/// wins; current-context comes from the first file that sets it.
+#[derive(Debug)]
+pub struct Merged {
+    pub files: Vec<Loaded>,
+}
+
+impl Merged {
+    /// Reads every file of `KUBECONFIG` (or `~/.kube/config`). A broken file is kept aside
+    /// with its error, so that commands that do not need it still work.
+    pub fn load() -> Self {
+        Self::load_paths(&super::paths())
+    }
+
+    pub fn load_paths(paths: &[PathBuf]) -> Self {
+        let mut files: Vec<Loaded> = Vec::new();
+        for p in paths {
+            if files.iter().any(|f| &f.path == p) {
+                continue; // client-go ignores repeated paths
+            }
+            let (file, error) = match std::fs::read(p) {
+                Ok(data) => match KubeFile::parse(p, data) {
+                    Ok(f) => (Some(f), None),
+                    Err(e) => (None, Some(format!("{e:#}"))),
+                },
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+                Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => (
+                    None,
+                    Some(format!(
+                        "{} is a directory, not a kubeconfig file",
+                        p.display()
+                    )),
+                ),
+                Err(e) => (None, Some(format!("cannot read {}: {e}", p.display()))),
+            };
+            files.push(Loaded {
+                path: p.clone(),
+                file,
+                error,
+            });
+        }
+        Self { files }
+    }
+
+    /// Prints one warning per unreadable file.
+    pub fn warn_broken(&self) {
+        for f in &self.files {
+            if let Some(e) = &f.error {
+                eprintln!("kctx: warning: skipping {}: {e}", f.path.display());
+            }
+        }
+    }
+
+    /// For commands that read: an error when no file could be read and one was broken (an
+    /// empty list would hide the problem); else a warning per broken file.
+    pub fn require_readable(&self) -> Result<()> {
+        let broken: Vec<&Loaded> = self.files.iter().filter(|f| f.error.is_some()).collect();
+        if !broken.is_empty() && self.files.iter().all(|f| f.file.is_none()) {
+            bail!(
+                "{}",
+                broken[0]
+                    .error
+                    .as_deref()
+                    .unwrap_or("unreadable kubeconfig")
+            );
+        }
+        self.warn_broken();
+        Ok(())
+    }
+
+    pub fn readable(&self) -> impl Iterator<Item = &KubeFile> {
+        self.files.iter().filter_map(|f| f.file.as_ref())
+    }
+
+    /// The file that owns a named entry (the first that defines it).
+    pub fn owner(&self, kind: Kind, name: &str) -> Option<&Path> {
+        self.owner_file(kind, name).map(|f| f.path.as_path())
+    }
+
+    pub fn owner_file(&self, kind: Kind, name: &str) -> Option<&KubeFile> {
+        self.readable().find(|f| f.has(kind, name))
+    }
+
+    pub fn has(&self, kind: Kind, name: &str) -> bool {
+        self.owner_file(kind, name).is_some()
+    }
+
+    /// A string field of the winning entry's body.
+    pub fn field(&self, kind: Kind, name: &str, key: &str) -> Option<&str> {
+        self.owner_file(kind, name)?.field(kind, name, key)
+    }
+
+    pub fn body(&self, kind: Kind, name: &str) -> Option<Map<String, Value>> {
+        self.owner_file(kind, name)?.body(kind, name)
+    }
+
+    /// Names in merged order (file order, then entry order), first definition wins.
+    pub fn names(&self, kind: Kind) -> Vec<String> {
+        let mut files = self.readable();
+        let Some(first) = files.next() else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = first.names(kind).map(str::to_owned).collect();
+        let rest: Vec<&KubeFile> = files.collect();
+        if !rest.is_empty() {
+            let mut seen: HashSet<String> = out.iter().cloned().collect();
+            for f in rest {
+                for n in f.names(kind) {
+                    if seen.insert(n.to_owned()) {
+                        out.push(n.to_owned());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn current_context(&self) -> Option<&str> {
+        self.readable().find_map(|f| f.current_context())
+    }
+
+    /// client-go's `GetDefaultFilename`: the first file that exists, else the last path.
+    pub fn default_file(&self) -> PathBuf {
+        self.files
+            .iter()
+            .find(|f| f.path.exists())
+            .or(self.files.last())
+            .map(|f| f.path.clone())
+            .unwrap_or_else(super::default_path)
+    }
+
+    /// Where client-go writes a new current-context: the first file that already sets one,
+    /// else the default file.
+    pub fn current_context_file(&self) -> PathBuf {
+        self.readable()
+            .find(|f| f.current_context().is_some())
+            .map(|f| f.path.clone())
+            .unwrap_or_else(|| self.default_file())
+    }
+
+    pub fn file(&self, path: &Path) -> Option<&KubeFile> {
+        self.files
+            .iter()
+            .find(|f| f.path == path)
+            .and_then(|f| f.file.as_ref())
+    }
+
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.files.iter().map(|f| f.path.clone()).collect()
+    }
+
+    /// An error for an unknown name, naming the closest existing ones.
+    pub fn unknown(&self, kind: Kind, name: &str) -> anyhow::Error {
+        let names = self.names(kind);
+        let what = &kind.key()[..kind.key().len() - 1];
+        let broken: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| f.error.is_some())
+            .map(|f| f.path.display().to_string())
+            .collect();
+        let mut msg = format!("no {what} named {name:?}");
+        let best = closest(&names, name);
+        if best.is_empty() {
+            if names.is_empty() {
+                msg.push_str(" (the kubeconfig has none)");
+            }
+        } else {
+            let best: Vec<String> = best.iter().map(|n| format!("{n:?}")).collect();
+            msg.push_str(&format!("; did you mean {}?", best.join(" or ")));
+        }
+        if !broken.is_empty() {
+            msg.push_str(&format!(" (unreadable, skipped: {})", broken.join(", ")));
+        }
+        anyhow!(msg)
+    }
+}
+
+/// Up to three names closest to `name` (Jaro-Winkler, substrings first).
+pub fn closest<'a>(names: &'a [String], name: &str) -> Vec<&'a str> {
+    let lname = name.to_lowercase();
+    let mut scored: Vec<(f64, &String)> = names
+        .iter()
+        .map(|n| {
+            let ln = n.to_lowercase();
+            let mut s = strsim::jaro_winkler(&ln, &lname);
+            if ln.contains(&lname) {
+                s += 0.5;
+            }
+            (s, n)
+        })
+        .filter(|(s, _)| *s >= 0.7)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.iter().take(3).map(|(_, n)| n.as_str()).collect()
+}
+
+/// What an EKS user entry's exec says about the identity it signs with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EksExec {
+    /// `kctx`, `aws` or `aws-iam-authenticator` (the command's file name).
+    pub command: String,
+    pub cluster: Option<String>,
+    pub region: Option<String>,
+    pub role_arn: Option<String>,
+    pub profile: Option<String>,
+    /// `--session-name` of a kctx entry (the role session name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    /// Whether the entry names an Outposts cluster id rather than a cluster name.
+    #[serde(skip)]
+    pub by_id: bool,
+    /// The exec entry's `env` (names and values), applied when acting as this user.
+    #[serde(skip)]
+    pub env: Vec<(String, String)>,
+}
+
+impl EksExec {
+    /// Reads the exec entry of a user body written by kctx, `aws eks update-kubeconfig`, eksctl
+    /// or aws-iam-authenticator; `None` for users that are not EKS exec users.
+    pub fn from_user(user: &Map<String, Value>) -> Option<Self> {
+        let exec = user.get("exec")?.as_object()?;
+        let command = exec.get("command")?.as_str()?;
+        let base = Path::new(command)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let args: Vec<&str> = exec
+            .get("args")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let is_eks = match base.as_str() {
+            "kctx" => args.first() == Some(&"token"),
+            "aws" => args.windows(2).any(|w| w == ["eks", "get-token"]),
+            "aws-iam-authenticator" => args.first() == Some(&"token"),
+            _ => false,
+        };
+        if !is_eks {
+            return None;
+        }
+        let flag = |names: &[&str]| -> Option<String> {
+            args.iter().enumerate().find_map(|(i, a)| {
+                for n in names {
+                    if a == n {
+                        return args.get(i + 1).map(|v| v.to_string());
+                    }
+                    if let Some(v) = a.strip_prefix(&format!("{n}=")) {
+                        return Some(v.to_string());
+                    }
+                }
+                None
+            })
+        };
+        let env = |key: &str| -> Option<String> {
+            exec.get("env")?.as_array()?.iter().find_map(|e| {
+                (e.get("name")?.as_str()? == key)
+                    .then(|| e.get("value")?.as_str().map(str::to_owned))?
+            })
+        };
+        let env_all: Vec<(String, String)> = exec
+            .get("env")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| {
+                        Some((
+                            e.get("name")?.as_str()?.to_owned(),
+                            e.get("value")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Self {
+            command: base,
+            by_id: flag(&["--cluster-id"]).is_some(),
+            cluster: flag(&["--cluster-name", "--cluster-id", "-i"]),
+            region: flag(&["--region"])
+                .or_else(|| env("AWS_REGION"))
+                .or_else(|| env("AWS_DEFAULT_REGION")),
+            role_arn: flag(&["--role-arn", "--role", "-r"]),
+            profile: flag(&["--profile"]).or_else(|| env("AWS_PROFILE")),
+            session_name: flag(&["--session-name"]),
+            env: env_all,
+        })
+    }
+}
+
+/// The account id in an ARN (`arn:partition:service:region:account:…`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let mut it = arn.split(':');
+    (it.next()? == "arn").then_some(())?;
+    it.nth(3).filter(|a| !a.is_empty())
+}

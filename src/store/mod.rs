@@ -1,0 +1,9 @@
+//! What kctx keeps on disk besides kubeconfigs, and how files are written safely: atomic,
+//! locked, owner-keeping writes ([`fsutil`]), private directories that trust nothing others
+//! control ([`private`]), the token cache ([`cache`]) and the `use -` / `ns -` state
+//! ([`state`]).
+
+pub mod cache;
+pub mod fsutil;
+pub mod private;
+pub mod state;
