@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 
-use super::Run;
+use super::{render_table, Run};
 use crate::cli::CacheCommand;
 use crate::store::cache::{self, Cache, Payload};
 
@@ -15,14 +15,26 @@ impl Run for CacheCommand {
         let now = SystemTime::now();
         match self {
             CacheCommand::List => {
-                println!(
-                    "{:<12}  {:<5}  {:<24}  {:<14}  {:<40}  EXPIRES",
-                    "KEY", "KIND", "CLUSTER", "REGION", "ROLE/PROFILE"
-                );
+                let mut rows: Vec<[String; 6]> = vec![[
+                    "KEY",
+                    "KIND",
+                    "CLUSTER",
+                    "REGION",
+                    "ROLE/PROFILE",
+                    "EXPIRES",
+                ]
+                .map(String::from)];
                 for (key, entry) in cache.entries() {
-                    let short = &key[..key.len().min(12)];
+                    let short = key[..key.len().min(12)].to_owned();
                     let Some(e) = entry else {
-                        println!("{short:<12}  (unreadable entry; will be rewritten on next use)");
+                        rows.push([
+                            short,
+                            "?".into(),
+                            "(unreadable entry; rewritten on next use)".into(),
+                            String::new(),
+                            String::new(),
+                            String::new(),
+                        ]);
                         continue;
                     };
                     let kind = match e.payload {
@@ -33,33 +45,53 @@ impl Run for CacheCommand {
                     let who = s
                         .role_arn
                         .clone()
-                        .or_else(|| s.profile.as_ref().map(|p| format!("profile {p}")))
+                        .or_else(|| s.profile.as_ref().map(|p| format!("profile:{p}")))
                         .unwrap_or_else(|| "-".into());
                     let expires = match e.expires() {
                         Some(t) if t > now => crate::exec_credential::rfc3339(t),
                         Some(t) => format!("{} (expired)", crate::exec_credential::rfc3339(t)),
                         None => "?".into(),
                     };
+                    rows.push([
+                        short,
+                        kind.into(),
+                        s.cluster.clone().unwrap_or_else(|| "-".into()),
+                        s.region.clone().unwrap_or_else(|| "-".into()),
+                        who,
+                        expires,
+                    ]);
+                }
+                print!("{}", render_table(&rows));
+                let temps = cache.temps();
+                if !temps.is_empty() {
                     println!(
-                        "{short:<12}  {kind:<5}  {:<24}  {:<14}  {who:<40}  {expires}",
-                        s.cluster.as_deref().unwrap_or("-"),
-                        s.region.as_deref().unwrap_or("-"),
+                        "{} temporary file{} left by interrupted writes (may hold tokens; `kctx cache clear --all` removes them): {}",
+                        temps.len(),
+                        if temps.len() == 1 { "" } else { "s" },
+                        temps.join(", ")
                     );
                 }
             }
             CacheCommand::Clear { all, cluster } => {
                 let mut removed = 0;
+                let mut clusters = Vec::new();
                 for (key, entry) in cache.entries() {
+                    let this = entry.as_ref().and_then(|e| e.summary.cluster.clone());
                     let remove = if *all {
                         true
                     } else if let Some(c) = cluster {
-                        entry.as_ref().and_then(|e| e.summary.cluster.as_deref()) == Some(c)
+                        this.as_deref() == Some(c)
                     } else {
                         entry
                             .as_ref()
                             .and_then(|e| e.expires())
                             .is_none_or(|t| t <= now)
                     };
+                    if let Some(c) = this {
+                        if !clusters.contains(&c) {
+                            clusters.push(c);
+                        }
+                    }
                     if remove {
                         cache.remove(&key).with_context(|| {
                             format!("cannot remove cache entry in {}", cache.dir().display())
@@ -67,14 +99,35 @@ impl Run for CacheCommand {
                         removed += 1;
                     }
                 }
+                let mut temps = 0;
                 if *all {
                     cache.remove_orphan_locks();
+                    temps = cache.remove_temps();
                 }
                 println!(
-                    "removed {removed} cache entr{} from {}",
+                    "removed {removed} cache entr{} from {}{}",
                     if removed == 1 { "y" } else { "ies" },
-                    cache.dir().display()
+                    cache.dir().display(),
+                    if temps > 0 {
+                        format!(
+                            " (and {temps} temporary file{} of interrupted writes)",
+                            if temps == 1 { "" } else { "s" }
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
+                if let (Some(c), 0) = (cluster, removed) {
+                    clusters.sort();
+                    if clusters.is_empty() {
+                        eprintln!("kctx: no token is cached for cluster {c:?} (the cache holds no tokens)");
+                    } else {
+                        eprintln!(
+                            "kctx: no token is cached for cluster {c:?}; cached clusters: {}",
+                            clusters.join(", ")
+                        );
+                    }
+                }
             }
         }
         Ok(ExitCode::SUCCESS)

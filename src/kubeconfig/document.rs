@@ -824,14 +824,6 @@ impl Document {
         !self.alias_names.is_empty()
     }
 
-    /// Whether a node or one of its descendants is anchored, tagged or an alias.
-    pub fn subtree_plain(&self, id: NodeId) -> bool {
-        let n = &self.nodes[id as usize];
-        self.nodes[id as usize..(id + n.size) as usize]
-            .iter()
-            .all(|m| m.flags & (ANCHORED | TAGGED) == 0 && m.kind != NodeKind::Alias)
-    }
-
     /// The node an alias refers to: the last definition of its anchor before it.
     fn alias_target(&self, alias: NodeId) -> Option<NodeId> {
         let name = self.alias_name(alias);

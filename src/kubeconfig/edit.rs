@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::document::{verify_text, walk_value, Appended, Document, NodeId, NodeKind, Overlay};
-use super::emit::{self, Style};
+use super::emit::{self, Quote, Style};
 
 /// A file's new text, and a note when it had to be rewritten whole.
 #[derive(Debug)]
@@ -146,19 +146,84 @@ impl<'d> Editor<'d> {
         (p != u32::MAX).then_some(p)
     }
 
-    /// Whether the node and its ancestors carry no anchor (so a change shows up nowhere else).
+    /// Whether neither the node nor any of its ancestors carries an anchor: a change there
+    /// would also change every alias of it. (Anchors *inside* a replaced or removed node need
+    /// no check here: if an alias elsewhere still needs one, the verification fails.)
     fn unshared(&mut self, id: NodeId) -> bool {
-        if !self.doc.subtree_plain(id) {
-            return false;
-        }
-        let mut cur = self.parent(id);
+        let mut cur = Some(id);
         while let Some(p) = cur {
-            if self.doc.anchor(p).is_some() || self.doc.tag(p).is_some() {
+            if self.doc.anchor(p).is_some() {
                 return false;
             }
             cur = self.parent(p);
         }
         true
+    }
+
+    /// The file's style, with the quoting the neighbours of `near` use (a mapping's own keys
+    /// and values, or a list's first item).
+    fn style_near(&self, near: NodeId) -> Style {
+        let doc = self.doc;
+        let mut keys: Option<Quote> = None;
+        let mut values: Option<Quote> = None;
+        let mut mixed_keys = false;
+        let mut mixed_values = false;
+        let quote_of = |id: NodeId| match doc.node(id).kind {
+            NodeKind::Single => Some(Quote::Single),
+            NodeKind::Double => Some(Quote::Double),
+            NodeKind::Plain => Some(Quote::Plain),
+            _ => None,
+        };
+        let note = |slot: &mut Option<Quote>, mixed: &mut bool, q: Option<Quote>| {
+            if let Some(q) = q {
+                match slot {
+                    None => *slot = Some(q),
+                    Some(old) if *old != q => *mixed = true,
+                    _ => {}
+                }
+            }
+        };
+        let start = match doc.node(near).kind {
+            k if k.is_seq() => doc.children(near).next(),
+            _ => Some(near),
+        };
+        let mut stack: Vec<NodeId> = start.into_iter().collect();
+        let mut seen = 0;
+        while let Some(id) = stack.pop() {
+            seen += 1;
+            if seen > 64 {
+                break;
+            }
+            let n = doc.node(id);
+            if n.kind.is_map() {
+                for (k, v) in doc.pairs(id) {
+                    note(&mut keys, &mut mixed_keys, quote_of(k));
+                    let vn = doc.node(v);
+                    if vn.kind.is_scalar() {
+                        if matches!(doc.resolve(v), super::document::Resolved::Str(_))
+                            && vn.start != vn.end
+                        {
+                            note(&mut values, &mut mixed_values, quote_of(v));
+                        }
+                    } else if vn.kind.is_map() {
+                        stack.push(v);
+                    }
+                }
+            }
+        }
+        Style {
+            key_quote: if mixed_keys {
+                Quote::Plain
+            } else {
+                keys.unwrap_or_default()
+            },
+            value_quote: if mixed_values {
+                Quote::Plain
+            } else {
+                values.unwrap_or_default()
+            },
+            ..self.style
+        }
     }
 
     fn indent(&self, col: usize) -> String {
@@ -236,14 +301,15 @@ impl<'d> Editor<'d> {
         }
         self.changed = true;
         if !self.unshared(id) {
-            self.cannot("the value being changed is shared through a YAML anchor or carries a tag");
+            self.cannot("the value being changed is shared through a YAML anchor");
         }
         self.replaced.insert(id, v.clone());
         let n = *self.doc.node(id);
         let (start, end) = (n.start as usize, n.end as usize);
         let parent = self.parent(id).map(|p| *self.doc.node(p));
         let in_block = parent.is_none_or(|p| p.kind.is_block());
-        match (n.kind, emit::inline(v)) {
+        let st = self.style;
+        match (n.kind, emit::inline(v, &st)) {
             // one scalar (or empty collection) for another
             (k, Some(text)) if k.is_scalar() || !k.is_block() => {
                 if start == end {
@@ -281,13 +347,14 @@ impl<'d> Editor<'d> {
                     return;
                 }
                 let col = self.doc.col(start);
-                let text = emit::block(v, col, &self.style);
+                let text = emit::block(v, col, &self.style_near(id));
                 self.splice(start, end, text);
             }
             // a scalar or flow value becomes a non-empty collection
             (_, None) => {
                 if !in_block {
-                    self.splice(start, end, emit::flow(v));
+                    let st = self.style_near(id);
+                    self.splice(start, end, emit::flow(v, &st));
                     return;
                 }
                 let (Some(p), Some(c)) = (parent, self.colon_before(id)) else {
@@ -301,11 +368,13 @@ impl<'d> Editor<'d> {
                 };
                 self.splice(c + 1, end.max(c + 1), "");
                 let at = self.doc.line_end(end.max(c + 1));
+                let pid = p_id(self, id);
+                let st = self.style_near(pid);
                 let text = format!(
                     "{}{}{}",
                     self.style.newline,
                     self.indent(col),
-                    emit::block(v, col, &self.style)
+                    emit::block(v, col, &st)
                 );
                 self.splice(at, at, text);
             }
@@ -344,9 +413,10 @@ impl<'d> Editor<'d> {
             .or_default()
             .push(Appended::Pair(key.to_owned(), v.clone()));
         let n = *self.doc.node(map);
-        let k = emit::scalar(key).into_owned();
+        let st = self.style_near(map);
+        let k = emit::quoted(key, st.key_quote);
         if n.kind == NodeKind::FlowMap {
-            let text = format!("{k}: {}", emit::flow(v));
+            let text = format!("{k}: {}", emit::flow(v, &st));
             match self.doc.children(map).last() {
                 Some(last) => {
                     let at = self.doc.node(last).end as usize;
@@ -383,7 +453,7 @@ impl<'d> Editor<'d> {
                     emit::block(v, c, &self.style)
                 )
             }
-            other => format!(": {}", emit::inline(other).expect("inline")),
+            other => format!(": {}", emit::inline(other, &st).expect("inline")),
         };
         let at = self.after_line(n.end as usize);
         let nl = self.style.newline;
@@ -456,26 +526,34 @@ impl<'d> Editor<'d> {
     pub fn append_item(&mut self, seq: NodeId, v: &Value) {
         self.changed = true;
         if !self.unshared(seq) {
-            self.cannot("the list being changed is shared through a YAML anchor or carries a tag");
+            self.cannot("the list being changed is shared through a YAML anchor");
         }
         self.appended
             .entry(seq)
             .or_default()
             .push(Appended::Item(v.clone()));
         let n = *self.doc.node(seq);
+        let st = self.style_near(seq);
         if n.kind == NodeKind::FlowSeq {
             match self.doc.children(seq).last() {
                 Some(last) => {
                     let at = self.doc.node(last).end as usize;
-                    self.splice(at, at, format!(", {}", emit::flow(v)));
+                    self.splice(at, at, format!(", {}", emit::flow(v, &st)));
                 }
                 None => {
                     let at = n.start as usize + 1;
-                    self.splice(at, at, emit::flow(v));
+                    self.splice(at, at, emit::flow(v, &st));
                 }
             }
             return;
         }
+        // items written `- {…}` get a new item written so too
+        let flow_items = self.doc.children(seq).last().is_some_and(|last| {
+            matches!(
+                self.doc.node(last).kind,
+                NodeKind::FlowMap | NodeKind::FlowSeq
+            )
+        });
         if self.doc.is_odd(seq) {
             self.cannot("a list whose layout could not be mapped");
             return;
@@ -492,11 +570,15 @@ impl<'d> Editor<'d> {
             .max(2);
         let at = self.after_line(n.end as usize);
         let nl = self.style.newline;
+        let body = if flow_items {
+            emit::flow(v, &st)
+        } else {
+            emit::block(v, dash_col + gap, &st)
+        };
         let text = format!(
-            "{}-{}{}{nl}",
+            "{}-{}{body}{nl}",
             self.indent(dash_col),
-            " ".repeat(gap - 1),
-            emit::block(v, dash_col + gap, &self.style)
+            " ".repeat(gap - 1)
         );
         self.splice(at, at, text);
     }
@@ -509,7 +591,7 @@ impl<'d> Editor<'d> {
             return;
         };
         if !self.unshared(seq) {
-            self.cannot("the list being changed is shared through a YAML anchor or carries a tag");
+            self.cannot("the list being changed is shared through a YAML anchor");
         }
         if items.len() == 1 {
             self.set(seq, &Value::Array(Vec::new()));
@@ -601,6 +683,11 @@ impl<'d> Editor<'d> {
         out.push_str(&text[pos..]);
         Ok(out)
     }
+}
+
+/// The parent of a node, for style lookups (the node itself at the root).
+fn p_id(ed: &mut Editor<'_>, id: NodeId) -> NodeId {
+    ed.parent(id).unwrap_or(id)
 }
 
 /// The `-` of a block sequence item, scanning forward from the end of the previous item.
@@ -1086,20 +1173,25 @@ users:
     #[test]
     fn anchors_fall_back_to_a_rewrite() {
         let src = "contexts:\n- name: a\n  context: &base {cluster: c, user: u}\n- name: b\n  context: *base\ncurrent-context: a\n";
-        let set = Op::SetContextField {
-            context: "b".into(),
+        let ns = |ctx: &str| Op::SetContextField {
+            context: ctx.into(),
             key: "namespace".into(),
             value: Some("x".into()),
         };
-        let (out, why) = run(src, &[set]);
+        // b's alias is replaced by b's own value, in place; a keeps its data
+        let out = spliced(src, &[ns("b")]);
+        assert_eq!(out, "contexts:\n- name: a\n  context: &base {cluster: c, user: u}\n- name: b\n  context:\n    cluster: c\n    user: u\n    namespace: x\ncurrent-context: a\n");
+        // a's body is the anchor: changing it in place would change b too
+        let (out, why) = run(src, &[ns("a")]);
         assert!(why.is_some(), "{out}");
         let f = KubeFile::parse(Path::new("k"), out.into_bytes()).unwrap();
-        assert_eq!(f.field(Kind::Contexts, "b", "namespace"), Some("x"));
+        assert_eq!(f.field(Kind::Contexts, "a", "namespace"), Some("x"));
         assert_eq!(
-            f.field(Kind::Contexts, "a", "namespace"),
+            f.field(Kind::Contexts, "b", "namespace"),
             None,
-            "the anchor's other user is untouched"
+            "the alias's other user is untouched"
         );
+        assert_eq!(f.field(Kind::Contexts, "b", "cluster"), Some("c"));
         // an edit elsewhere in the same file stays in place
         let out = spliced(src, &[cc("b")]);
         assert_eq!(out, src.replace("current-context: a", "current-context: b"));

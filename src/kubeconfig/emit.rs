@@ -17,6 +17,17 @@ pub struct Style {
     /// Whether a named entry's `name:` comes before its body (`- name: x\n  cluster: …`).
     pub name_first: bool,
     pub newline: &'static str,
+    /// How neighbouring keys and string values are quoted (plain: only where needed).
+    pub key_quote: Quote,
+    pub value_quote: Quote,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Quote {
+    #[default]
+    Plain,
+    Single,
+    Double,
 }
 
 impl Default for Style {
@@ -27,6 +38,8 @@ impl Default for Style {
             seq_indent: false,
             name_first: false,
             newline: "\n",
+            key_quote: Quote::Plain,
+            value_quote: Quote::Plain,
         }
     }
 }
@@ -134,6 +147,15 @@ pub fn double_quoted(s: &str) -> String {
     out
 }
 
+/// A string in the given quoting style (plain only where that is safe).
+pub fn quoted(s: &str, q: Quote) -> String {
+    match q {
+        Quote::Plain => scalar(s).into_owned(),
+        Quote::Double => double_quoted(s),
+        Quote::Single => single_quoted(s).unwrap_or_else(|| double_quoted(s)),
+    }
+}
+
 /// A single-quoted scalar, when `s` can be one (no line breaks or control characters).
 pub fn single_quoted(s: &str) -> Option<String> {
     if s.chars().any(|c| c.is_control()) {
@@ -143,12 +165,12 @@ pub fn single_quoted(s: &str) -> Option<String> {
 }
 
 /// A scalar (or empty collection) on one line; None for a non-empty collection.
-pub fn inline(v: &Value) -> Option<String> {
+pub fn inline(v: &Value, st: &Style) -> Option<String> {
     Some(match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => scalar(s).into_owned(),
+        Value::String(s) => quoted(s, st.value_quote),
         Value::Array(a) if a.is_empty() => "[]".into(),
         Value::Object(m) if m.is_empty() => "{}".into(),
         _ => return None,
@@ -156,19 +178,20 @@ pub fn inline(v: &Value) -> Option<String> {
 }
 
 /// A value in flow style on one line: `{name: a, context: {cluster: c}}`.
-pub fn flow(v: &Value) -> String {
+pub fn flow(v: &Value, st: &Style) -> String {
     match v {
-        Value::Array(a) if !a.is_empty() => {
-            format!("[{}]", a.iter().map(flow).collect::<Vec<_>>().join(", "))
-        }
+        Value::Array(a) if !a.is_empty() => format!(
+            "[{}]",
+            a.iter().map(|x| flow(x, st)).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(m) if !m.is_empty() => format!(
             "{{{}}}",
             m.iter()
-                .map(|(k, x)| format!("{}: {}", scalar(k), flow(x)))
+                .map(|(k, x)| format!("{}: {}", quoted(k, st.key_quote), flow(x, st)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        other => inline(other).expect("scalars and empty collections are inline"),
+        other => inline(other, st).expect("scalars and empty collections are inline"),
     }
 }
 
@@ -192,7 +215,7 @@ fn block_into(out: &mut String, v: &Value, col: usize, st: &Style) {
                 if i > 0 {
                     pad(out, st, col);
                 }
-                out.push_str(&scalar(k));
+                out.push_str(&quoted(k, st.key_quote));
                 out.push(':');
                 match x {
                     Value::Object(c) if !c.is_empty() => {
@@ -206,7 +229,7 @@ fn block_into(out: &mut String, v: &Value, col: usize, st: &Style) {
                     }
                     other => {
                         out.push(' ');
-                        out.push_str(&inline(other).expect("inline"));
+                        out.push_str(&inline(other, st).expect("inline"));
                     }
                 }
             }
@@ -220,7 +243,7 @@ fn block_into(out: &mut String, v: &Value, col: usize, st: &Style) {
                 block_into(out, x, col + 2, st);
             }
         }
-        other => out.push_str(&inline(other).expect("inline")),
+        other => out.push_str(&inline(other, st).expect("inline")),
     }
 }
 

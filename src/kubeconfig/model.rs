@@ -315,11 +315,17 @@ impl Merged {
         Self { files }
     }
 
-    /// Prints one warning per unreadable file.
+    /// Prints one warning per unreadable file, and per file with more than one document.
     pub fn warn_broken(&self) {
         for f in &self.files {
             if let Some(e) = &f.error {
                 eprintln!("kctx: warning: skipping {}: {e}", f.path.display());
+            }
+            if f.file.as_ref().is_some_and(|k| k.doc.extra_documents) {
+                eprintln!(
+                    "kctx: warning: {} holds more than one YAML document; kubectl (and kctx) read only the first",
+                    f.path.display()
+                );
             }
         }
     }

@@ -12,8 +12,13 @@ use std::time::{Duration, Instant};
 pub const AK: &str = "AKIDEXAMPLE";
 pub const SK: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
+/// The binary under test; `KCTX_TEST_BIN` points the tests at another build (e.g. an older
+/// release, to show that a test catches the defect it is about).
 pub fn kctx_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kctx")
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("KCTX_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kctx").to_owned())
+    })
 }
 
 pub fn repo() -> PathBuf {
@@ -476,4 +481,48 @@ pub fn path_with_kctx(h: &Home) -> String {
     std::fs::create_dir_all(&bin).unwrap();
     let _ = std::os::unix::fs::symlink(kctx_bin(), bin.join("kctx"));
     format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
+/// A kubeconfig with `n` EKS contexts in `aws eks update-kubeconfig`'s own layout (the same
+/// shape as scripts/gen_kubeconfig.py), current-context on the first. `extra_*` are YAML list
+/// items (already indented as `- …`) appended to each list.
+pub fn eks_kubeconfig(
+    n: usize,
+    extra_clusters: &str,
+    extra_contexts: &str,
+    extra_users: &str,
+    current: Option<&str>,
+) -> String {
+    let ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM".repeat(8);
+    let arn = |i: usize| format!("arn:aws:eks:us-west-2:123456789012:cluster/filler-{i:05}");
+    let mut s = String::with_capacity(n * 1100);
+    s.push_str("apiVersion: v1\nclusters:\n");
+    for i in 0..n {
+        s.push_str(&format!("- cluster:\n    certificate-authority-data: {ca}\n    server: https://{i:05X}A1B2C3D4E5F6.gr7.us-west-2.eks.amazonaws.com\n  name: {}\n", arn(i)));
+    }
+    s.push_str(extra_clusters);
+    s.push_str("contexts:\n");
+    for i in 0..n {
+        s.push_str(&format!(
+            "- context:\n    cluster: {0}\n    user: {0}\n  name: {0}\n",
+            arn(i)
+        ));
+    }
+    s.push_str(extra_contexts);
+    let cc = current
+        .map(str::to_owned)
+        .unwrap_or_else(|| if n > 0 { arn(0) } else { String::new() });
+    s.push_str(&format!(
+        "current-context: {cc}\nkind: Config\npreferences: {{}}\nusers:\n"
+    ));
+    for i in 0..n {
+        s.push_str(&format!("- name: {}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      args:\n      - --region\n      - us-west-2\n      - eks\n      - get-token\n      - --cluster-name\n      - filler-{i:05}\n      - --output\n      - json\n      command: aws\n", arn(i)));
+    }
+    s.push_str(extra_users);
+    s
+}
+
+/// The merged view of kubeconfig files as kctx's model reads them.
+pub fn merged(paths: &[PathBuf]) -> kctx::kubeconfig::Merged {
+    kctx::kubeconfig::Merged::load_paths(paths)
 }
