@@ -668,6 +668,9 @@ impl Document {
     /// The value of a scalar after escapes and folding.
     pub fn scalar(&self, id: NodeId) -> &str {
         let n = &self.nodes[id as usize];
+        if !n.kind.is_scalar() {
+            return "";
+        }
         match n.aux {
             0 => &self.text[n.start as usize..n.end as usize],
             i => &self.decoded[i as usize - 1],

@@ -25,7 +25,10 @@ pub struct Edited {
 pub struct Editor<'d> {
     pub doc: &'d Document,
     pub style: Style,
-    splices: Vec<(usize, usize, String)>,
+    /// (start, end, replacement, the collection an item splice belongs to, and for insertions
+    /// at one place the order: deeper containers first, so that an item appended to a list
+    /// at the end of the file comes before a key appended to the mapping around it)
+    splices: Vec<(usize, usize, String, Option<NodeId>, u32)>,
     replaced: HashMap<NodeId, Value>,
     deleted: HashSet<NodeId>,
     appended: HashMap<NodeId, Vec<Appended>>,
@@ -33,6 +36,8 @@ pub struct Editor<'d> {
     rewrite: Option<String>,
     changed: bool,
     parents: Option<Vec<NodeId>>,
+    /// Flow collections that lost items or pairs: their insides are rewritten at the end.
+    flow_dirty: HashSet<NodeId>,
 }
 
 impl Overlay for Editor<'_> {
@@ -110,6 +115,7 @@ impl<'d> Editor<'d> {
             rewrite: None,
             changed: false,
             parents: None,
+            flow_dirty: HashSet::new(),
         }
     }
 
@@ -124,7 +130,31 @@ impl<'d> Editor<'d> {
     }
 
     fn splice(&mut self, start: usize, end: usize, text: impl Into<String>) {
-        self.splices.push((start, end, text.into()));
+        self.splices.push((start, end, text.into(), None, 0));
+    }
+
+    /// An insertion of content that belongs inside `container`.
+    fn insert_in(&mut self, container: NodeId, at: usize, text: impl Into<String>) {
+        let depth = self.depth(container);
+        self.splices.push((at, at, text.into(), None, depth));
+    }
+
+    /// A splice that adds or removes an item of list `seq`.
+    fn item_splice(&mut self, seq: NodeId, start: usize, end: usize, text: impl Into<String>) {
+        let depth = self.depth(seq);
+        self.splices
+            .push((start, end, text.into(), Some(seq), depth));
+    }
+
+    /// 1 + the number of ancestors.
+    fn depth(&mut self, id: NodeId) -> u32 {
+        let mut d = 1;
+        let mut cur = self.parent(id);
+        while let Some(p) = cur {
+            d += 1;
+            cur = self.parent(p);
+        }
+        d
     }
 
     fn parent(&mut self, id: NodeId) -> Option<NodeId> {
@@ -244,7 +274,7 @@ impl<'d> Editor<'d> {
                 .any(|s| s.0 == e && s.1 == e && s.2 == self.style.newline)
             {
                 let nl = self.style.newline;
-                self.splice(e, e, nl);
+                self.splices.push((e, e, nl.to_owned(), None, u32::MAX));
             }
             e
         } else {
@@ -267,6 +297,16 @@ impl<'d> Editor<'d> {
         ls
     }
 
+    /// Where the line holding `pos` ends, before its `\n` or `\r\n`.
+    fn line_content_end(&self, pos: usize) -> usize {
+        let e = self.doc.line_end(pos);
+        if e > pos && self.doc.text.as_bytes()[e - 1] == b'\r' {
+            e - 1
+        } else {
+            e
+        }
+    }
+
     /// Whether `pos` is the first non-blank character of its line.
     fn starts_line(&self, pos: usize) -> bool {
         self.doc.text[self.doc.line_start(pos)..pos]
@@ -274,24 +314,20 @@ impl<'d> Editor<'d> {
             .all(|b| b == b' ')
     }
 
-    /// The `:` before a mapping value (scanning back over blanks), when there is one.
-    fn colon_before(&self, id: NodeId) -> Option<usize> {
-        let n = self.doc.node(id);
+    /// The `:` after the key of a mapping value, when `id` is one.
+    fn colon_before(&mut self, id: NodeId) -> Option<usize> {
+        let n = *self.doc.node(id);
         let b = self.doc.text.as_bytes();
-        let start = n.start as usize;
-        if n.start == n.end && b.get(start) == Some(&b':') {
-            return Some(start); // an empty value sits on its key's colon
+        if n.start == n.end && b.get(n.start as usize) == Some(&b':') {
+            return Some(n.start as usize); // an empty value sits on its key's colon
         }
-        let mut i = start;
-        while i > 0 {
-            i -= 1;
-            match b[i] {
-                b' ' | b'\t' | b'\r' | b'\n' => {}
-                b':' => return Some(i),
-                _ => return None,
-            }
+        let p = self.parent(id)?;
+        let (k, _) = self.doc.pairs(p).find(|(_, v)| *v == id)?;
+        let mut i = self.doc.node(k).end as usize;
+        while i < b.len() && matches!(b[i], b' ' | b'\t') {
+            i += 1;
         }
-        None
+        (b.get(i) == Some(&b':')).then_some(i)
     }
 
     /// Replaces the data of `id` (whose parent is `parent`) with `v`.
@@ -367,7 +403,7 @@ impl<'d> Editor<'d> {
                     _ => pcol + self.style.indent,
                 };
                 self.splice(c + 1, end.max(c + 1), "");
-                let at = self.doc.line_end(end.max(c + 1));
+                let at = self.line_content_end(end.max(c + 1));
                 let pid = p_id(self, id);
                 let st = self.style_near(pid);
                 let text = format!(
@@ -376,7 +412,7 @@ impl<'d> Editor<'d> {
                     self.indent(col),
                     emit::block(v, col, &st)
                 );
-                self.splice(at, at, text);
+                self.insert_in(id, at, text);
             }
         }
     }
@@ -420,11 +456,11 @@ impl<'d> Editor<'d> {
             match self.doc.children(map).last() {
                 Some(last) => {
                     let at = self.doc.node(last).end as usize;
-                    self.splice(at, at, format!(", {text}"));
+                    self.item_splice(map, at, at, format!(", {text}"));
                 }
                 None => {
                     let at = n.start as usize + 1;
-                    self.splice(at, at, text);
+                    self.item_splice(map, at, at, text);
                 }
             }
             return;
@@ -457,7 +493,8 @@ impl<'d> Editor<'d> {
         };
         let at = self.after_line(n.end as usize);
         let nl = self.style.newline;
-        self.splice(at, at, format!("{}{k}{body}{nl}", self.indent(col)));
+        let text = format!("{}{k}{body}{nl}", self.indent(col));
+        self.insert_in(map, at, text);
     }
 
     /// Removes `key` from a mapping, if present.
@@ -498,16 +535,7 @@ impl<'d> Editor<'d> {
         let kn = *self.doc.node(k);
         let vend = self.doc.node(v).end as usize;
         if self.doc.node(map).kind == NodeKind::FlowMap {
-            match pairs.get(i + 1) {
-                Some((nk, _)) => {
-                    let to = self.doc.node(*nk).start as usize;
-                    self.splice(kn.start as usize, to, "");
-                }
-                None => {
-                    let from = self.doc.node(pairs[i - 1].1).end as usize;
-                    self.splice(from, vend, "");
-                }
-            }
+            self.flow_dirty.insert(map);
             return;
         }
         if self.starts_line(kn.start as usize) {
@@ -538,11 +566,11 @@ impl<'d> Editor<'d> {
             match self.doc.children(seq).last() {
                 Some(last) => {
                     let at = self.doc.node(last).end as usize;
-                    self.splice(at, at, format!(", {}", emit::flow(v, &st)));
+                    self.item_splice(seq, at, at, format!(", {}", emit::flow(v, &st)));
                 }
                 None => {
                     let at = n.start as usize + 1;
-                    self.splice(at, at, emit::flow(v, &st));
+                    self.item_splice(seq, at, at, emit::flow(v, &st));
                 }
             }
             return;
@@ -580,7 +608,7 @@ impl<'d> Editor<'d> {
             self.indent(dash_col),
             " ".repeat(gap - 1)
         );
-        self.splice(at, at, text);
+        self.item_splice(seq, at, at, text);
     }
 
     /// Removes the `index`th item of a sequence.
@@ -593,24 +621,11 @@ impl<'d> Editor<'d> {
         if !self.unshared(seq) {
             self.cannot("the list being changed is shared through a YAML anchor");
         }
-        if items.len() == 1 {
-            self.set(seq, &Value::Array(Vec::new()));
-            return;
-        }
         self.deleted.insert(item);
         let n = *self.doc.node(seq);
         let end = self.doc.node(item).end as usize;
         if n.kind == NodeKind::FlowSeq {
-            match items.get(i + 1) {
-                Some(next) => {
-                    let to = self.doc.node(*next).start as usize;
-                    self.splice(self.doc.node(item).start as usize, to, "");
-                }
-                None => {
-                    let from = self.doc.node(items[i - 1]).end as usize;
-                    self.splice(from, end, "");
-                }
-            }
+            self.flow_dirty.insert(seq);
             return;
         }
         let dash = if i == 0 {
@@ -623,9 +638,119 @@ impl<'d> Editor<'d> {
                 let from = self.region_start(d);
                 let to = self.doc.line_end(end);
                 let to = if to < self.doc.text.len() { to + 1 } else { to };
-                self.splice(from, to, "");
+                self.item_splice(seq, from, to, "");
             }
             None => self.cannot("a list item whose layout could not be mapped"),
+        }
+    }
+
+    /// A list all of whose items are removed is written anew as a whole: `[]`, or the items
+    /// appended to it (item-by-item splices would leave a key with no value).
+    fn settle_emptied_lists(&mut self) {
+        let lists: HashSet<NodeId> = self.splices.iter().filter_map(|s| s.3).collect();
+        for seq in lists {
+            let items: Vec<NodeId> = self.doc.children(seq).collect();
+            if self.doc.node(seq).kind != NodeKind::BlockSeq
+                || items.is_empty()
+                || !items.iter().all(|c| self.deleted.contains(c))
+            {
+                continue;
+            }
+            self.splices.retain(|s| s.3 != Some(seq));
+            for c in &items {
+                self.deleted.remove(c);
+            }
+            let added: Vec<Value> = self
+                .appended
+                .remove(&seq)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|a| match a {
+                    Appended::Item(v) => Some(v),
+                    Appended::Pair(..) => None,
+                })
+                .collect();
+            self.set(seq, &Value::Array(added));
+        }
+    }
+
+    /// Flow collections that lost members get their insides written anew from the members
+    /// that stay (their own text) and those appended, joined by `, `.
+    fn settle_flow(&mut self) {
+        // innermost first: an outer collection takes its members' finished text
+        let mut dirty: Vec<(u32, NodeId)> = Vec::new();
+        for id in std::mem::take(&mut self.flow_dirty) {
+            dirty.push((self.depth(id), id));
+        }
+        dirty.sort_by_key(|d| std::cmp::Reverse(*d));
+        for (_, id) in dirty {
+            let n = *self.doc.node(id);
+            let text = &self.doc.text;
+            let mut parts: Vec<String> = Vec::new();
+            let members: Vec<(usize, usize, NodeId)> = if n.kind.is_map() {
+                self.doc
+                    .pairs(id)
+                    .map(|(k, v)| {
+                        (
+                            self.doc.node(k).start as usize,
+                            self.doc.node(v).end as usize,
+                            v,
+                        )
+                    })
+                    .collect()
+            } else {
+                self.doc
+                    .children(id)
+                    .map(|c| {
+                        (
+                            self.doc.node(c).start as usize,
+                            self.doc.node(c).end as usize,
+                            c,
+                        )
+                    })
+                    .collect()
+            };
+            for (a, b, member) in &members {
+                if self.deleted.contains(member) {
+                    continue;
+                }
+                // a kept member's own changes (a rename inside it) go into its new text
+                let mut inner: Vec<(usize, usize, String)> = Vec::new();
+                self.splices.retain(|s| {
+                    if s.0 >= *a && s.1 <= *b && s.3 != Some(id) {
+                        inner.push((s.0, s.1, s.2.clone()));
+                        false
+                    } else {
+                        true
+                    }
+                });
+                inner.sort_by_key(|x| (x.0, x.1));
+                let mut part = String::new();
+                let mut pos = *a;
+                for (st, en, rep) in inner {
+                    part.push_str(&text[pos..st]);
+                    part.push_str(&rep);
+                    pos = en;
+                }
+                part.push_str(&text[pos..*b]);
+                parts.push(part);
+            }
+            // appended members were spliced in as ", x": take them into the new inside instead
+            let mut added: Vec<String> = Vec::new();
+            self.splices.retain(|s| {
+                if s.3 == Some(id) {
+                    added.push(s.2.trim_start_matches(", ").to_owned());
+                    false
+                } else {
+                    true
+                }
+            });
+            parts.extend(added);
+            let (from, to) = match (members.first(), members.last()) {
+                (Some(f), Some(l)) => (f.0, l.1),
+                _ => (n.start as usize + 1, n.start as usize + 1),
+            };
+            self.splice(from, to, parts.join(", "));
         }
     }
 
@@ -634,6 +759,8 @@ impl<'d> Editor<'d> {
         if !self.changed {
             return Ok(None);
         }
+        self.settle_emptied_lists();
+        self.settle_flow();
         let Some(root) = self.doc.root() else {
             return Err("cannot edit an empty document".into());
         };
@@ -668,11 +795,12 @@ impl<'d> Editor<'d> {
 
     fn spliced(&mut self) -> Result<String, String> {
         // stable: insertions at one place keep the order they were made in
-        self.splices.sort_by_key(|s| (s.0, s.1));
+        self.splices
+            .sort_by_key(|s| (s.0, s.1, std::cmp::Reverse(s.4)));
         let text = &self.doc.text;
         let mut out = String::with_capacity(text.len() + 256);
         let mut pos = 0;
-        for (start, end, rep) in &self.splices {
+        for (start, end, rep, _, _) in &self.splices {
             if *start < pos {
                 return Err("two changes overlap in the text".into());
             }
