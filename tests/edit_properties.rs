@@ -38,10 +38,12 @@ struct Layout {
     flow_lists: Vec<bool>,
 }
 
+/// (kind, name, body fields)
+type Entry = (Kind, String, Vec<(String, String)>);
+
 #[derive(Debug, Clone)]
 struct Doc {
-    /// (kind, name, body fields)
-    entries: Vec<(Kind, String, Vec<(String, String)>)>,
+    entries: Vec<Entry>,
     current: Option<String>,
 }
 
@@ -319,7 +321,7 @@ fn arb_doc() -> impl Strategy<Value = Doc> {
         proptest::option::of(0usize..9),
     )
         .prop_map(|(es, cur)| {
-            let mut entries: Vec<(Kind, String, Vec<(String, String)>)> = Vec::new();
+            let mut entries: Vec<Entry> = Vec::new();
             for (k, n, fields) in es {
                 let kind = kind_of(k);
                 let name = NAMES[n].to_owned();
