@@ -59,3 +59,6 @@ PY
 if [ -x scripts/bench_add.sh ] && [ "${BENCH_SKIP_ADD:-}" != 1 ]; then
   scripts/bench_add.sh
 fi
+if [ -x scripts/bench_kubeconfig.sh ] && [ "${BENCH_SKIP_KUBECONFIG:-}" != 1 ]; then
+  scripts/bench_kubeconfig.sh
+fi

@@ -915,6 +915,63 @@ impl Document {
         })
     }
 
+    /// Whether the file is plain block YAML whose root mapping can be read one top-level key
+    /// at a time: a block mapping at column 0, with no anchors, aliases, tags, directives or
+    /// document markers after the first line.
+    pub fn regions_independent(&self) -> bool {
+        let Some(root) = self.root() else {
+            return false;
+        };
+        let r = self.nodes[root as usize];
+        let before = &self.text[..r.start as usize];
+        r.kind == NodeKind::BlockMap
+            && (before.is_empty() || before.ends_with('\n') || before == "\u{feff}")
+            && !self.has_anchors()
+            && !self.has_aliases()
+            && self.tags.is_empty()
+            && !self.extra_documents
+            && !self.text.starts_with('%')
+            && !self.text.contains("\n%")
+            && !self.text.contains("\n---")
+            && !self.text.contains("\n...")
+    }
+
+    /// Streams the data of the root mapping restricted to its pairs `first..=last` (and the
+    /// pairs appended after them when `last` is the last), as one mapping.
+    pub fn walk_root_pairs(
+        &self,
+        first: usize,
+        last: usize,
+        ov: &dyn Overlay,
+        sink: &mut dyn FnMut(DataEv<'_>) -> bool,
+    ) -> bool {
+        let Some(root) = self.root() else {
+            return false;
+        };
+        if !sink(DataEv::MapStart(None, None)) {
+            return false;
+        }
+        let pairs: Vec<(NodeId, NodeId)> = self.pairs(root).collect();
+        for (k, v) in &pairs[first..=last] {
+            if ov.deleted(*v) {
+                continue;
+            }
+            if !self.walk(*k, &NoOverlay, sink) || !self.walk(*v, ov, sink) {
+                return false;
+            }
+        }
+        if last + 1 == pairs.len() {
+            for a in ov.appended(root) {
+                if let Appended::Pair(k, v) = a {
+                    if !sink(DataEv::Scalar(Resolved::Str(k), None, None)) || !walk_value(v, sink) {
+                        return false;
+                    }
+                }
+            }
+        }
+        sink(DataEv::MapEnd)
+    }
+
     /// Streams the data of a node with an overlay applied; `sink` returns false to stop.
     /// Returns false when the sink stopped.
     pub fn walk(

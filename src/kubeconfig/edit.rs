@@ -767,7 +767,18 @@ impl<'d> Editor<'d> {
         if self.rewrite.is_none() {
             match self.spliced() {
                 Ok(text) => {
-                    let res = verify_text(&text, &mut |sink| self.doc.walk(root, &self, sink));
+                    let res = match self.verify_local() {
+                        Some(Ok(())) => {
+                            // tests check that the shortcut only ever agrees with the full check
+                            debug_assert_eq!(
+                                verify_text(&text, &mut |sink| self.doc.walk(root, &self, sink)),
+                                Ok(()),
+                                "a local verification passed that the whole file fails:\n{text}"
+                            );
+                            Ok(())
+                        }
+                        _ => verify_text(&text, &mut |sink| self.doc.walk(root, &self, sink)),
+                    };
                     match res {
                         Ok(()) => {
                             return Ok(Some(Edited {
@@ -791,6 +802,106 @@ impl<'d> Editor<'d> {
             text,
             rewrote: self.rewrite.take(),
         }))
+    }
+
+    /// Verifies only the top-level keys the splices touch, when the file allows it
+    /// ([`Document::regions_independent`]). `None` when it does not apply.
+    ///
+    /// Why that is enough: in such a file every top-level key starts a line at column 0, and
+    /// a parser reaching that line — outside any quoted, flow or block scalar, which is all it
+    /// can be at column 0 in a block mapping at column 0 — is simply expecting the next key.
+    /// So the file parses as its top-level keys' texts parsed one by one (each must also parse
+    /// alone, which a scalar left open by a splice would not). Texts no splice touched are
+    /// the same bytes, so they read as before; only the touched keys' new texts are parsed
+    /// here, each run of them checked against what the overlay says they now hold.
+    fn verify_local(&self) -> Option<Result<(), String>> {
+        let doc = self.doc;
+        if !doc.regions_independent() {
+            return None;
+        }
+        let root = doc.root()?;
+        let text = &doc.text;
+        // region i: from the start of key i (region 0 from the start of the file) to key i+1
+        let keys: Vec<usize> = doc
+            .pairs(root)
+            .map(|(k, _)| doc.node(k).start as usize)
+            .collect();
+        if keys.is_empty() {
+            return None;
+        }
+        let n = keys.len();
+        let bound = |i: usize| {
+            if i == 0 {
+                0
+            } else if i == n {
+                text.len()
+            } else {
+                keys[i]
+            }
+        };
+        let region_of = |pos: usize, insertion: bool| -> usize {
+            // an insertion where a key starts belongs to the region that ends there
+            let i = keys.partition_point(|&k| if insertion { k < pos } else { k <= pos });
+            i.saturating_sub(1)
+        };
+        let mut touched = vec![false; n];
+        for (s, e, _, _, _) in &self.splices {
+            let first = region_of(*s, s == e);
+            let last = if s == e {
+                first
+            } else {
+                region_of(e - 1, false)
+            };
+            for t in touched.iter_mut().take(last + 1).skip(first) {
+                *t = true;
+            }
+        }
+        if self.appended.contains_key(&root) {
+            touched[n - 1] = true;
+        }
+        let size: usize = (0..n)
+            .filter(|i| touched[*i])
+            .map(|i| bound(i + 1) - bound(i))
+            .sum();
+        // most of the file changed: reading it whole is as cheap (test builds always take
+        // the shortcut, so that the debug assertion in `finish` compares it with the whole)
+        if size * 2 > text.len() && !cfg!(debug_assertions) {
+            return None;
+        }
+        let mut i = 0;
+        while i < n {
+            if !touched[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < n && touched[j + 1] {
+                j += 1;
+            }
+            let (from, to) = (bound(i), bound(j + 1));
+            let mut part = String::new();
+            let mut pos = from;
+            for (s, e, rep, _, _) in &self.splices {
+                let inside = if s == e {
+                    (*s > from || (*s == from && from == 0)) && *s <= to
+                } else {
+                    *s >= from && *e <= to
+                };
+                if !inside {
+                    continue;
+                }
+                part.push_str(&text[pos..*s]);
+                part.push_str(rep);
+                pos = *e;
+            }
+            part.push_str(&text[pos..to]);
+            let res = verify_text(&part, &mut |sink| doc.walk_root_pairs(i, j, self, sink));
+            if let Err(e) = res {
+                return Some(Err(e));
+            }
+            i = j + 1;
+        }
+        Some(Ok(()))
     }
 
     fn spliced(&mut self) -> Result<String, String> {
@@ -1056,6 +1167,7 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::document::Document;
     use super::*;
     use serde_json::json;
     use std::path::Path;
@@ -1323,6 +1435,33 @@ users:
         // an edit elsewhere in the same file stays in place
         let out = spliced(src, &[cc("b")]);
         assert_eq!(out, src.replace("current-context: a", "current-context: b"));
+    }
+
+    #[test]
+    fn local_verification_catches_a_broken_or_wrong_splice() {
+        let src = "apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: s}\ncurrent-context: a\nusers: []\n";
+        let doc = Document::parse(src.to_owned()).unwrap();
+        let root = doc.root().unwrap();
+        let cc = doc.get(root, "current-context").unwrap();
+        // the overlay says "b", the text says "b": fine
+        let mut ed = Editor::new(&doc);
+        ed.set(cc, &Value::String("b".into()));
+        ed.spliced().unwrap();
+        assert_eq!(ed.verify_local(), Some(Ok(())));
+        // the text says something else, or is not YAML: caught in the touched region
+        for bad in ["c", "\"b", "[b"] {
+            let mut ed = Editor::new(&doc);
+            ed.set(cc, &Value::String("b".into()));
+            ed.splices[0].2 = bad.into();
+            ed.spliced().unwrap();
+            assert!(matches!(ed.verify_local(), Some(Err(_))), "{bad}");
+        }
+        // a splice that swallows the next key's line is caught too
+        let mut ed = Editor::new(&doc);
+        ed.set(cc, &Value::String("b".into()));
+        ed.splices[0].2 = "b\n  x: y".into();
+        ed.spliced().unwrap();
+        assert!(matches!(ed.verify_local(), Some(Err(_))));
     }
 
     #[test]
