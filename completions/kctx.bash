@@ -1,34 +1,55 @@
-
-_clap_complete_kctx() {
+# kctx completion for bash: clap_complete's dynamic completer, with the words bash split at
+# COMP_WORDBREAKS characters (':' '@' '=') joined again, so ARN-shaped names complete whole.
+_kctx_complete() {
     local IFS=$'\013'
-    local _CLAP_COMPLETE_INDEX=${COMP_CWORD}
-    local _CLAP_COMPLETE_COMP_TYPE=${COMP_TYPE}
+    local line=${COMP_LINE:0:COMP_POINT} ws piece i n=-1
+    local -a words=()
+    # A piece not preceded by whitespace in COMP_LINE belongs to the previous shell word.
+    for ((i = 0; i <= COMP_CWORD; i++)); do
+        ws=${line%%[![:space:]]*}
+        line=${line#"$ws"}
+        if ((i == COMP_CWORD)); then
+            piece=$line
+        else
+            piece=${COMP_WORDS[i]}
+            line=${line#"$piece"}
+        fi
+        if ((n < 0)) || [[ -n $ws ]]; then
+            words[++n]=$piece
+        else
+            words[n]+=$piece
+        fi
+    done
+    local cur=${words[n]}
     if compopt +o nospace 2> /dev/null; then
-        local _CLAP_COMPLETE_SPACE=false
+        local space=false
     else
-        local _CLAP_COMPLETE_SPACE=true
-    fi
-    local words=("${COMP_WORDS[@]}")
-    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
-        words[COMP_CWORD]="$2"
+        local space=true
     fi
     COMPREPLY=( $( \
         _CLAP_IFS="$IFS" \
-        _CLAP_COMPLETE_INDEX="$_CLAP_COMPLETE_INDEX" \
-        _CLAP_COMPLETE_COMP_TYPE="$_CLAP_COMPLETE_COMP_TYPE" \
-        _CLAP_COMPLETE_SPACE="$_CLAP_COMPLETE_SPACE" \
+        _CLAP_COMPLETE_INDEX="$n" \
+        _CLAP_COMPLETE_COMP_TYPE="${COMP_TYPE}" \
+        _CLAP_COMPLETE_SPACE="$space" \
         KCTX_COMPLETE="bash" \
         "kctx" -- "${words[@]}" \
-    ) )
-    if [[ $? != 0 ]]; then
-        unset COMPREPLY
-    elif [[ $_CLAP_COMPLETE_SPACE == false ]] && [[ "${COMPREPLY-}" =~ [=/:]$ ]]; then
+    ) ) || { unset COMPREPLY; return; }
+    if [[ $space == false && "${COMPREPLY-}" =~ [=/:]$ ]]; then
         compopt -o nospace
+    fi
+    # Readline replaces only the text after the last COMP_WORDBREAKS character ($2): drop
+    # what comes before it from each candidate.
+    local prefix=${cur%"$2"}
+    if [[ -n $prefix && $cur == *"$2" ]]; then
+        local -a kept=()
+        for i in "${!COMPREPLY[@]}"; do
+            [[ ${COMPREPLY[i]} == "$prefix"* ]] && kept+=("${COMPREPLY[i]#"$prefix"}")
+        done
+        COMPREPLY=("${kept[@]}")
     fi
 }
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
-    complete -o nospace -o bashdefault -o nosort -F _clap_complete_kctx kctx
+    complete -o nospace -o bashdefault -o nosort -F _kctx_complete kctx
 else
-    complete -o nospace -o bashdefault -F _clap_complete_kctx kctx
+    complete -o nospace -o bashdefault -F _kctx_complete kctx
 fi
-

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs kctx's whole test suite. Installs what the tests need when it is missing
-# (moto's server, the AWS CLI and botocore, kubectl, openssl) and starts a local moto_server.
+# (moto's server, the AWS CLI and botocore, kubectl, openssl, tmux, zsh, fish) and starts a
+# local moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,10 @@ apt_need=()
 command -v kubectl >/dev/null 2>&1 || apt_need+=(kubernetes-client)
 command -v openssl >/dev/null 2>&1 || apt_need+=(openssl)
 command -v script >/dev/null 2>&1 || apt_need+=(bsdutils)
+# real shells for the completion tests, driven through tmux
+command -v tmux >/dev/null 2>&1 || apt_need+=(tmux)
+command -v zsh >/dev/null 2>&1 || apt_need+=(zsh)
+command -v fish >/dev/null 2>&1 || apt_need+=(fish)
 if [ ${#apt_need[@]} -gt 0 ]; then
   log "installing ${apt_need[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive

@@ -5,6 +5,7 @@ use std::fmt;
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 
 /// A cluster's access entries, through one EKS client.
 pub struct Eks<'a> {
@@ -155,11 +156,12 @@ fn not_found<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
 }
 
 impl Eks<'_> {
-    /// One line naming the operation, the cluster, and for access denied the permission.
-    fn err<E, R>(&self, op: &str, e: SdkError<E, R>) -> anyhow::Error
+    /// One line naming the operation, the cluster, and for access denied the permission. A
+    /// reply that is not an EKS API answer (a proxy's HTML page, a test double) shows its HTTP
+    /// status and the endpoint, and says when an `AWS_ENDPOINT_URL*` override chose it.
+    fn err<E>(&self, op: &str, e: SdkError<E, HttpResponse>) -> anyhow::Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: fmt::Debug + Send + Sync + 'static,
     {
         let svc = e.as_service_error();
         let code = svc.and_then(|s| s.code()).unwrap_or("");
@@ -176,11 +178,24 @@ impl Eks<'_> {
                 self.cluster,
                 self.region
             ),
-            "" => anyhow!(
-                "eks:{op} on cluster {:?} failed: {}",
-                self.cluster,
-                crate::aws::one_line(&crate::aws::error_chain(&e))
-            ),
+            "" => match e.raw_response() {
+                Some(raw) => anyhow!(
+                    "eks:{op} on cluster {:?}: {} answered HTTP {} with something that is not an EKS API response{}",
+                    self.cluster,
+                    crate::aws::eks_endpoint_shown(&self.region),
+                    raw.status().as_u16(),
+                    raw.headers()
+                        .get("content-type")
+                        .map(|t| format!(" ({t})"))
+                        .unwrap_or_default()
+                ),
+                None => anyhow!(
+                    "eks:{op} on cluster {:?} failed ({}): {}",
+                    self.cluster,
+                    crate::aws::eks_endpoint_shown(&self.region),
+                    crate::aws::one_line(&crate::aws::error_chain(&e))
+                ),
+            },
             _ => anyhow!(
                 "eks:{op} on cluster {:?} failed: {code}: {}",
                 self.cluster,

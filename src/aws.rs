@@ -261,6 +261,7 @@ pub fn base_credentials(
     let rt = get_runtime(rt)?;
     let region = Region::new(target.region.clone());
     let profile_display = p.name().to_owned();
+    let sso = p.get("sso_start_url").is_some() || p.get("sso_session").is_some();
     // Without a profile, web identity or container settings, the chain's last resort is
     // instance metadata; its failure then just means "no credentials anywhere".
     let only_imds_left = !p.exists()
@@ -293,7 +294,7 @@ pub fn base_credentials(
         provider
             .provide_credentials()
             .await
-            .map_err(|e| explain_credentials_error(&e, &profile_display, only_imds_left))
+            .map_err(|e| explain_credentials_error(&e, &profile_display, only_imds_left, sso))
     })
 }
 
@@ -304,16 +305,37 @@ pub fn get_runtime(rt: &mut Option<tokio::runtime::Runtime>) -> Result<&tokio::r
     Ok(rt.as_ref().expect("set above"))
 }
 
+/// Under kubectl (`KUBERNETES_EXEC_INFO` set), how to give kctx credentials: through the
+/// kubeconfig, since that is where the plugin's environment comes from.
+fn no_credentials_fix() -> String {
+    if std::env::var_os("KUBERNETES_EXEC_INFO").is_some() {
+        "this kubeconfig user's exec entry runs kctx without credentials: add \
+         `env: [{name: AWS_PROFILE, value: PROFILE}]` to it, or re-add the cluster with \
+         `kctx add CLUSTER --profile PROFILE`"
+            .to_owned()
+    } else {
+        format!(
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `aws sso login`",
+            config_file().display(),
+            credentials_file().display()
+        )
+    }
+}
+
 /// One line a user can act on. Never includes secrets (the SDK's errors do not carry keys).
 fn explain_credentials_error(
     e: &CredentialsError,
     profile: &str,
     only_imds_left: bool,
+    sso: bool,
 ) -> anyhow::Error {
     let detail = error_chain(e);
     let lower = detail.to_ascii_lowercase();
-    if lower.contains("sso")
-        && (lower.contains("expired") || lower.contains("refresh") || lower.contains("token"))
+    // an SSO profile (the sso-session form or the legacy sso_start_url form) whose token is
+    // missing, unreadable or expired
+    if sso
+        || (lower.contains("sso")
+            && (lower.contains("expired") || lower.contains("refresh") || lower.contains("token")))
     {
         return anyhow!(
             "the SSO session for AWS profile {profile:?} has expired or is missing: run `aws sso login --profile {profile}` ({})",
@@ -321,20 +343,18 @@ fn explain_credentials_error(
         );
     }
     match e {
-        CredentialsError::ProviderError(_) | CredentialsError::ProviderTimedOut(_) if only_imds_left => anyhow!(
-            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-             pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `aws sso login` \
-             (instance metadata: {})",
-            config_file().display(),
-            credentials_file().display(),
-            one_line(&detail)
-        ),
-        CredentialsError::CredentialsNotLoaded(_) => anyhow!(
-            "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-             pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `aws sso login`",
-            config_file().display(),
-            credentials_file().display()
-        ),
+        CredentialsError::ProviderError(_) | CredentialsError::ProviderTimedOut(_)
+            if only_imds_left =>
+        {
+            anyhow!(
+                "no AWS credentials found: {} (instance metadata: {})",
+                no_credentials_fix(),
+                one_line(&detail)
+            )
+        }
+        CredentialsError::CredentialsNotLoaded(_) => {
+            anyhow!("no AWS credentials found: {}", no_credentials_fix())
+        }
         _ => anyhow!(
             "cannot load AWS credentials for profile {profile:?}: {}",
             one_line(&detail)
@@ -369,6 +389,21 @@ pub fn endpoint_override(service_env: &str) -> Option<String> {
     }
     env_nonempty(&format!("AWS_ENDPOINT_URL_{service_env}"))
         .or_else(|| env_nonempty("AWS_ENDPOINT_URL"))
+}
+
+/// The EKS endpoint requests go to, for messages: an override says which variable set it.
+pub fn eks_endpoint_shown(region: &str) -> String {
+    if env_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") != Some(true) {
+        for var in ["AWS_ENDPOINT_URL_EKS", "AWS_ENDPOINT_URL"] {
+            if let Some(v) = env_nonempty(var) {
+                return format!("the endpoint {v} (set by {var})");
+            }
+        }
+    }
+    format!(
+        "https://eks.{region}.{}",
+        crate::sts::partition(region).dns_suffix
+    )
 }
 
 /// Credentials of an assumed role.

@@ -13,18 +13,54 @@ fn context_candidates() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// The version, with the git revision the binary was built from when known.
+pub const VERSION: &str = match option_env!("KCTX_GIT_REV") {
+    Some(_) => concat!(env!("CARGO_PKG_VERSION"), " (", env!("KCTX_GIT_REV"), ")"),
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "kctx",
-    version,
+    version = VERSION,
     about = "Fast EKS credentials for kubectl, and a kubeconfig manager that loses nothing",
     long_about = "Fast EKS credentials for kubectl, and a kubeconfig manager that loses nothing.\n\n\
-                  Without a command: an interactive context picker on a terminal \
-                  (KCTX_IGNORE_FZF=1 turns it off), else the list of contexts."
+                  kubectx habits work: `kctx NAME` switches, `kctx -` goes back, `kctx -c` prints \
+                  the current context, `kctx -u` unsets it. Without arguments: a picker on a \
+                  terminal (fzf when it is on PATH; KCTX_IGNORE_FZF set to anything turns the \
+                  picker off), the context names otherwise.",
+    after_help = "A context named like a command (`list`, `use`, `rm`, …) is switched to with `kctx use NAME`.",
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
+    /// Context to switch to (`-`: the previous one); the same as `kctx use CONTEXT`
+    #[arg(value_name = "CONTEXT", add = ArgValueCandidates::new(context_candidates))]
+    pub context: Option<String>,
+    /// Print the current context
+    #[arg(short = 'c', long, conflicts_with_all = ["context", "unset"])]
+    pub current: bool,
+    /// Unset current-context
+    #[arg(short = 'u', long, conflicts_with = "context")]
+    pub unset: bool,
+    /// When to colour output: auto (a terminal, unless NO_COLOR is set), always, never
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        global = true
+    )]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand, Debug)]
@@ -36,16 +72,17 @@ pub enum Command {
     Cache(CacheCommand),
     /// Add or update an EKS cluster's cluster, user and context in a kubeconfig
     Add(AddArgs),
-    /// List contexts, the current one marked
+    /// List contexts (bare names when piped; the current one highlighted on a terminal)
     #[command(visible_alias = "ls")]
     List(ListArgs),
-    /// Switch the current context (`-` for the previous one)
+    /// Switch the current context (`-`: the previous one; no name: pick one)
     Use(UseArgs),
     /// Print the current context
     Current,
-    /// Rename a context (current-context follows it)
+    /// Rename a context: `rename OLD NEW`, or kubectx's `rename NEW=OLD` (`.` = the current one)
     Rename(RenameArgs),
-    /// Remove contexts, and their cluster and user entries when nothing else uses them
+    /// Remove contexts (`.` = the current one), and their cluster and user entries when
+    /// nothing else uses them
     #[command(visible_alias = "delete")]
     Rm(RmArgs),
     /// Show or set the namespace of the current context (`-` for the previous one)
@@ -56,6 +93,8 @@ pub enum Command {
     Whoami(WhoamiArgs),
     /// Whether an EKS access entry lets the caller in; list, grant and revoke access entries
     Access(AccessArgs),
+    /// Print kctx's version (and the git revision it was built from)
+    Version,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -150,7 +189,8 @@ pub enum AccessCommand {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
-    /// One context per line, `*` marking the current one
+    /// One context per line: on a terminal the current one highlighted (or marked `*` without
+    /// colour); piped, bare names
     Plain,
     /// A table with cluster, user, namespace and, for EKS, region, account and role/profile
     Wide,
@@ -169,23 +209,23 @@ pub struct ListArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct UseArgs {
-    /// Context to switch to, or `-` for the previous one
+    /// Context to switch to, or `-` for the previous one (none: pick one on a terminal)
     #[arg(add = ArgValueCandidates::new(context_candidates), allow_hyphen_values = true)]
-    pub name: String,
+    pub name: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RenameArgs {
-    /// Context to rename
-    #[arg(add = ArgValueCandidates::new(context_candidates))]
+    /// Context to rename (`.` = the current one), or NEW=OLD
+    #[arg(value_name = "OLD|NEW=OLD", add = ArgValueCandidates::new(context_candidates))]
     pub old: String,
-    /// New name
-    pub new: String,
+    /// New name (not with NEW=OLD)
+    pub new: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RmArgs {
-    /// Contexts to remove
+    /// Contexts to remove (`.` = the current one)
     #[arg(required = true, add = ArgValueCandidates::new(context_candidates))]
     pub names: Vec<String>,
     /// Keep the cluster and user entries even when no other context uses them
@@ -225,9 +265,14 @@ pub enum ExecCommand {
 }
 
 #[derive(Args, Debug, Clone)]
+#[command(group = clap::ArgGroup::new("cluster_name").required(true))]
 pub struct AddArgs {
     /// EKS cluster name
-    pub name: String,
+    #[arg(group = "cluster_name")]
+    pub name: Option<String>,
+    /// EKS cluster name (the AWS CLI's spelling)
+    #[arg(long = "name", value_name = "NAME", group = "cluster_name")]
+    pub name_flag: Option<String>,
     /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)
     #[arg(long)]
     pub region: Option<String>,
@@ -310,4 +355,37 @@ pub enum CacheCommand {
         #[arg(long, value_name = "NAME")]
         cluster: Option<String>,
     },
+}
+
+/// clap's parse errors with the tips that mislead here replaced. clap suggests `-- --flag` to
+/// pass an unknown flag as a value, which is almost never what was meant; it is replaced by
+/// where the options are listed (a close option name that clap finds is kept).
+pub fn friendlier(mut e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::UnknownArgument {
+        e.remove(ContextKind::Suggested);
+        if e.get(ContextKind::SuggestedArg).is_none() {
+            let usage = match e.get(ContextKind::Usage) {
+                Some(ContextValue::StyledStr(s)) => s.to_string(),
+                _ => String::new(),
+            };
+            let command: Vec<&str> = usage
+                .split_whitespace()
+                .skip_while(|w| *w != "kctx")
+                .take_while(|w| !w.starts_with('[') && !w.starts_with('<'))
+                .collect();
+            let command = if command.is_empty() {
+                "kctx".to_owned()
+            } else {
+                command.join(" ")
+            };
+            e.insert(
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![
+                    format!("`{command} --help` lists its options").into()
+                ]),
+            );
+        }
+    }
+    e
 }

@@ -1,6 +1,6 @@
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
     // Die quietly on a closed pipe (`kctx list | head -1`), like other Unix tools, instead of
@@ -10,11 +10,13 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     // Shell completion requests (only when KCTX_COMPLETE is set; otherwise a no-op).
-    clap_complete::CompleteEnv::with_factory(kctx::cli::Cli::command)
-        .var(kctx::cmd::COMPLETE_VAR)
-        .complete();
-    let cli = kctx::cli::Cli::parse();
-    match kctx::cmd::run(cli.command) {
+    kctx::cmd::complete_env();
+    let mut cmd = kctx::cli::Cli::command();
+    let matches = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .unwrap_or_else(|e| kctx::cli::friendlier(e).exit());
+    let cli = kctx::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match kctx::cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("kctx: error: {}", kctx::aws::one_line(&format!("{e:#}")));

@@ -9,7 +9,7 @@ use crate::access::{self, Eks, Entry, Scope};
 use crate::aws::{self, AwsArgs};
 use crate::cli::{AccessArgs, AccessCommand, AccessTarget, ReportFormat};
 use crate::identity::{self, Caller};
-use crate::kubeconfig::Merged;
+use crate::kubeconfig::{EksExec, Kind, Merged};
 
 /// Exit codes of `kctx access` (check): 0 granted, these otherwise, 1 for errors.
 pub const EXIT_NO_ENTRY: u8 = 3;
@@ -51,7 +51,10 @@ fn resolve(cluster: Option<&str>, t: &AccessTarget) -> Result<Resolved> {
         Some(name) => {
             let args = AwsArgs {
                 profile: t.profile.clone(),
-                region: t.region.clone(),
+                region: t
+                    .region
+                    .clone()
+                    .or_else(|| cluster_region(name, t.profile.as_deref())),
             };
             let (c, tg) = identity::base_and_role(&args, None, None, &mut rt)?;
             (c, tg, name.to_owned(), None)
@@ -77,6 +80,41 @@ fn resolve(cluster: Option<&str>, t: &AccessTarget) -> Result<Resolved> {
         cluster,
         context,
     })
+}
+
+/// The region of a named cluster when `--region` is not given: a context whose cluster it is
+/// (its user's exec says the region); else the usual AWS settings; else the current context's.
+fn cluster_region(name: &str, profile: Option<&str>) -> Option<String> {
+    let m = Merged::load();
+    let ctx_region = |ctx: &str| {
+        let user = m.field(Kind::Contexts, ctx, "user")?;
+        let exec = EksExec::from_user(&m.body(Kind::Users, user)?)?;
+        let cluster = m.field(Kind::Contexts, ctx, "cluster").unwrap_or("");
+        let region = exec
+            .region
+            .clone()
+            .or_else(|| cluster.split(':').nth(3).map(str::to_owned));
+        Some((exec, cluster.to_owned(), region?))
+    };
+    for ctx in m.names(Kind::Contexts) {
+        if let Some((exec, cluster, region)) = ctx_region(&ctx) {
+            let by_arn = cluster.starts_with("arn:") && cluster.rsplit('/').next() == Some(name);
+            if exec.cluster.as_deref() == Some(name) || by_arn {
+                return Some(region);
+            }
+        }
+    }
+    let configured = aws::resolve_target(
+        &AwsArgs {
+            profile: profile.map(str::to_owned),
+            region: None,
+        },
+        &mut None,
+    );
+    if configured.is_ok() {
+        return None;
+    }
+    ctx_region(m.current_context()?).map(|(_, _, r)| r)
 }
 
 fn policies_line(e: &Entry) -> String {

@@ -47,9 +47,13 @@ impl Run for AddArgs {
         // The file is chosen, and every change decided, from what is read under the locks.
         let tx = Transaction::begin(&paths, &extras)?;
         let path = choose_file(&tx.merged, extras.first(), &info.arn);
-        let updated = tx
-            .get(&path)
-            .is_some_and(|f| f.has(Kind::Clusters, Entries::name(&entries.cluster)));
+        // "Updated" only for a context that was there (update-kubeconfig says "Updated"
+        // whenever the cluster was, even for a new alias)
+        let file = tx.get(&path);
+        let updated = file.is_some_and(|f| f.has(Kind::Contexts, entries.context_name()));
+        let shared = file
+            .map(|f| shared_user_note(f, &entries))
+            .unwrap_or_default();
         let mut plan = Plan::default();
         for op in entries.ops() {
             plan.push(&path, op);
@@ -80,6 +84,9 @@ impl Run for AddArgs {
                 entries.context_name(),
                 shown.display()
             );
+        }
+        if let Some(note) = shared {
+            eprintln!("kctx: note: {note}");
         }
         if self.verbose {
             print!("Entries:\n\n");
@@ -145,6 +152,44 @@ impl Entries {
     }
 }
 
+/// When the add changes a user entry that other contexts use too, what they now sign with.
+fn shared_user_note(file: &KubeFile, entries: &Entries) -> Option<String> {
+    let user = Entries::name(&entries.user);
+    let old = file.body(Kind::Users, user)?;
+    let new = entries.user.get("user")?.as_object()?;
+    if &old == new {
+        return None;
+    }
+    let others: Vec<String> = file
+        .names(Kind::Contexts)
+        .filter(|c| *c != entries.context_name())
+        .filter(|c| file.field(Kind::Contexts, c, "user") == Some(user))
+        .map(|c| format!("{c:?}"))
+        .collect();
+    if others.is_empty() {
+        return None;
+    }
+    let who = |b: &Map<String, Value>| {
+        kubeconfig::EksExec::from_user(b).map_or_else(
+            || "their own credentials".to_owned(),
+            |e| match (e.role_arn, e.profile) {
+                (Some(r), Some(p)) => format!("role {r} (profile {p})"),
+                (Some(r), None) => format!("role {r}"),
+                (None, Some(p)) => format!("profile {p}"),
+                (None, None) => "the default credentials".to_owned(),
+            },
+        )
+    };
+    Some(format!(
+        "user {user:?} changed from {} to {}; context{} {} use{} it too and now sign with it",
+        who(&old),
+        who(new),
+        if others.len() == 1 { "" } else { "s" },
+        others.join(", "),
+        if others.len() == 1 { "s" } else { "" }
+    ))
+}
+
 /// `--kubeconfig`; else the first KUBECONFIG file that already has this cluster; else the
 /// first KUBECONFIG file; else ~/.kube/config.
 fn choose_file(m: &Merged, explicit: Option<&PathBuf>, cluster_arn: &str) -> PathBuf {
@@ -172,6 +217,14 @@ fn choose_file(m: &Merged, explicit: Option<&PathBuf>, cluster_arn: &str) -> Pat
 }
 
 impl AddArgs {
+    /// The positional name or `--name` (clap requires one).
+    fn cluster_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.name_flag.as_deref())
+            .expect("clap requires a cluster name")
+    }
+
     fn aws_args(&self) -> AwsArgs {
         AwsArgs {
             profile: self.profile.clone(),
@@ -194,7 +247,7 @@ impl AddArgs {
             };
             creds = aws::assume_role(rt, creds, &target, &req)?;
         }
-        aws::describe_cluster(rt, creds, &target, &self.name)
+        aws::describe_cluster(rt, creds, &target, self.cluster_name())
     }
 
     fn entries(&self, info: &ClusterInfo) -> Result<Entries> {
@@ -214,7 +267,7 @@ impl AddArgs {
 
         let (id_flag, id_value) = match (&info.outpost, &info.id) {
             (true, Some(id)) => ("--cluster-id", id.clone()),
-            _ => ("--cluster-name", self.name.clone()),
+            _ => ("--cluster-name", self.cluster_name().to_owned()),
         };
         let profile = aws::profile_name(self.profile.as_deref());
         let mut exec = match self.exec {

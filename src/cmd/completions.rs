@@ -1,10 +1,19 @@
 //! `kctx completions SHELL`: the registration script of clap_complete's dynamic completion,
 //! so that context names complete from the live kubeconfig.
+//!
+//! bash gets kctx's own script: bash splits words at `COMP_WORDBREAKS` characters (`:`, `@`,
+//! `=`), so an EKS context name (`arn:aws:eks:…:cluster/x`) reaches clap_complete's stock
+//! script in pieces and completes to nonsense. kctx's script rejoins the pieces from the command
+//! line and trims the completions to what readline replaces, as bash-completion's
+//! `_get_comp_words_by_ref -n :` and `__ltrim_colon_completions` do, without needing that
+//! package. zsh, fish, PowerShell and elvish take whole words and use clap_complete's scripts.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+use clap::CommandFactory;
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Shells, Zsh};
 
 use super::Run;
 use crate::cli::{CompletionsArgs, Shell};
@@ -12,10 +21,113 @@ use crate::cli::{CompletionsArgs, Shell};
 /// The environment variable the scripts set when they ask kctx for candidates.
 pub const COMPLETE_VAR: &str = "KCTX_COMPLETE";
 
+/// bash, with the script described above; completion itself is clap_complete's.
+pub struct KctxBash;
+
+const BASH_SCRIPT: &str = r#"
+# kctx completion for bash: clap_complete's dynamic completer, with the words bash split at
+# COMP_WORDBREAKS characters (':' '@' '=') joined again, so ARN-shaped names complete whole.
+_kctx_complete() {
+    local IFS=$'\013'
+    local line=${COMP_LINE:0:COMP_POINT} ws piece i n=-1
+    local -a words=()
+    # A piece not preceded by whitespace in COMP_LINE belongs to the previous shell word.
+    for ((i = 0; i <= COMP_CWORD; i++)); do
+        ws=${line%%[![:space:]]*}
+        line=${line#"$ws"}
+        if ((i == COMP_CWORD)); then
+            piece=$line
+        else
+            piece=${COMP_WORDS[i]}
+            line=${line#"$piece"}
+        fi
+        if ((n < 0)) || [[ -n $ws ]]; then
+            words[++n]=$piece
+        else
+            words[n]+=$piece
+        fi
+    done
+    local cur=${words[n]}
+    if compopt +o nospace 2> /dev/null; then
+        local space=false
+    else
+        local space=true
+    fi
+    COMPREPLY=( $( \
+        _CLAP_IFS="$IFS" \
+        _CLAP_COMPLETE_INDEX="$n" \
+        _CLAP_COMPLETE_COMP_TYPE="${COMP_TYPE}" \
+        _CLAP_COMPLETE_SPACE="$space" \
+        __VAR__="bash" \
+        "__COMPLETER__" -- "${words[@]}" \
+    ) ) || { unset COMPREPLY; return; }
+    if [[ $space == false && "${COMPREPLY-}" =~ [=/:]$ ]]; then
+        compopt -o nospace
+    fi
+    # Readline replaces only the text after the last COMP_WORDBREAKS character ($2): drop
+    # what comes before it from each candidate.
+    local prefix=${cur%"$2"}
+    if [[ -n $prefix && $cur == *"$2" ]]; then
+        local -a kept=()
+        for i in "${!COMPREPLY[@]}"; do
+            [[ ${COMPREPLY[i]} == "$prefix"* ]] && kept+=("${COMPREPLY[i]#"$prefix"}")
+        done
+        COMPREPLY=("${kept[@]}")
+    fi
+}
+if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
+    complete -o nospace -o bashdefault -o nosort -F _kctx_complete __BIN__
+else
+    complete -o nospace -o bashdefault -F _kctx_complete __BIN__
+fi
+"#;
+
+impl EnvCompleter for KctxBash {
+    fn name(&self) -> &'static str {
+        Bash.name()
+    }
+    fn is(&self, name: &str) -> bool {
+        Bash.is(name)
+    }
+    fn write_registration(
+        &self,
+        var: &str,
+        _name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> Result<(), std::io::Error> {
+        let script = BASH_SCRIPT
+            .replace("__VAR__", var)
+            .replace("__COMPLETER__", completer)
+            .replace("__BIN__", bin);
+        buf.write_all(script.trim_start().as_bytes())
+    }
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> Result<(), std::io::Error> {
+        Bash.write_complete(cmd, args, current_dir, buf)
+    }
+}
+
+const SHELLS: Shells<'static> = Shells(&[&KctxBash, &Zsh, &Fish, &Powershell, &Elvish]);
+
+/// Answers a completion request when `KCTX_COMPLETE` is set (and exits); otherwise returns.
+pub fn complete_env() {
+    clap_complete::CompleteEnv::with_factory(crate::cli::Cli::command)
+        .var(COMPLETE_VAR)
+        .shells(SHELLS)
+        .complete();
+}
+
 impl Run for CompletionsArgs {
     fn run(&self) -> Result<ExitCode> {
         let shell: &dyn EnvCompleter = match self.shell {
-            Shell::Bash => &Bash,
+            Shell::Bash => &KctxBash,
             Shell::Zsh => &Zsh,
             Shell::Fish => &Fish,
             Shell::Powershell => &Powershell,

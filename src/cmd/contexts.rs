@@ -5,6 +5,63 @@ use anyhow::{anyhow, Result};
 use crate::kubeconfig::{self, arn_account, EksExec, Kind, Merged, Op, Plan, Transaction};
 use crate::store::state::State;
 
+/// What to say when there are no contexts at all.
+pub fn no_contexts_hint() -> String {
+    let files: Vec<String> = kubeconfig::paths()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    format!(
+        "no contexts in {}: add an EKS cluster with `kctx add CLUSTER --region REGION`",
+        files.join(":")
+    )
+}
+
+/// `kctx ARG`: switch to ARG, or — kubectx's `NEW=OLD` — rename OLD to NEW when ARG has an `=`
+/// and no context is named ARG itself.
+pub fn switch_or_rename(arg: &str) -> Result<()> {
+    if let Some((new, old)) = arg.split_once('=') {
+        if !new.is_empty() && !old.is_empty() && !Merged::load().has(Kind::Contexts, arg) {
+            return super::rename::rename(old, new);
+        }
+    }
+    switch(arg)
+}
+
+/// `.` means the current context (kubectx's spelling).
+pub fn dot(m: &Merged, name: &str) -> Result<String> {
+    if name != "." {
+        return Ok(name.to_owned());
+    }
+    m.current_context()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("`.` means the current context, and current-context is not set"))
+}
+
+/// `kctx -u`: unsets current-context where it is set (as kubectl writes an unset one: `""`).
+pub fn unset() -> Result<()> {
+    let paths = kubeconfig::paths();
+    let tx = Transaction::begin(&paths, &[])?;
+    let m = &tx.merged;
+    m.require_readable()?;
+    let Some(previous) = m.current_context().map(str::to_owned) else {
+        eprintln!("current-context is not set; nothing to unset.");
+        return Ok(());
+    };
+    let mut plan = Plan::default();
+    plan.push(
+        &m.current_context_file(),
+        Op::SetCurrentContext(String::new()),
+    );
+    tx.commit(plan)?;
+    let files = m.paths();
+    let mut state = State::load(&files);
+    state.previous_context = Some(previous);
+    state.save(&files);
+    eprintln!("current-context unset (`kctx -` goes back).");
+    Ok(())
+}
+
 /// Switches to `name` (`-`: the previous context), deciding from the files as read under
 /// their locks, and remembers the previous context for `kctx use -` under the same locks.
 pub fn switch(name: &str) -> Result<()> {
@@ -22,7 +79,7 @@ pub fn switch(name: &str) -> Result<()> {
         name.to_owned()
     };
     if !m.has(Kind::Contexts, &name) {
-        return Err(m.unknown(Kind::Contexts, &name));
+        return Err(unknown_context(m, &name));
     }
     let previous = m.current_context().map(str::to_owned);
     let mut plan = Plan::default();
@@ -37,6 +94,25 @@ pub fn switch(name: &str) -> Result<()> {
     }
     eprintln!("Switched to context {name:?}.");
     Ok(())
+}
+
+/// An unknown context, with the closest names — and the command, when the word is (close to)
+/// one of kctx's commands (`kctx NAME` takes any other word for a context).
+pub fn unknown_context(m: &Merged, name: &str) -> anyhow::Error {
+    let e = m.unknown(Kind::Contexts, name);
+    if m.names(Kind::Contexts).is_empty() {
+        return anyhow!("{e}; {}", no_contexts_hint());
+    }
+    use clap::CommandFactory;
+    let cmd = crate::cli::Cli::command();
+    let close = cmd
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name()).chain(c.get_visible_aliases()))
+        .find(|c| strsim::jaro_winkler(c, name) > 0.85);
+    match close {
+        Some(c) => anyhow!("{e}; for the command, type `kctx {c}`"),
+        None => e,
+    }
 }
 
 /// One context as `list -o wide|json` shows it.

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use super::contexts::rows;
+use super::contexts::{no_contexts_hint, rows};
+use super::ui;
 use super::Run;
 use crate::cli::{ListArgs, ListFormat};
 use crate::kubeconfig::{Kind, Merged};
@@ -22,16 +23,11 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
     let mut out = String::new();
     match format {
         ListFormat::Plain => {
-            let current = merged.current_context();
-            for name in merged.names(Kind::Contexts) {
-                out.push_str(if current == Some(name.as_str()) {
-                    "* "
-                } else {
-                    "  "
-                });
-                out.push_str(&name);
-                out.push('\n');
+            let names = merged.names(Kind::Contexts);
+            if names.is_empty() {
+                eprintln!("{}", no_contexts_hint());
             }
+            out = ui::name_list(&names, merged.current_context());
         }
         ListFormat::Name => {
             for name in merged.names(Kind::Contexts) {
@@ -91,6 +87,7 @@ pub fn current() -> Result<ExitCode> {
             println!("{c}");
             Ok(ExitCode::SUCCESS)
         }
-        None => bail!("current-context is not set (use `kctx use NAME`)"),
+        None if merged.names(Kind::Contexts).is_empty() => bail!("{}", no_contexts_hint()),
+        None => bail!("current-context is not set (pick one with `kctx`, or `kctx use NAME`)"),
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::Command;
+use crate::cli::{Cli, Command};
 
 mod access;
 mod add;
@@ -17,10 +17,11 @@ mod pick;
 mod rename;
 mod rm;
 mod token;
+pub mod ui;
 mod use_context;
 mod whoami;
 
-pub use completions::COMPLETE_VAR;
+pub use completions::{complete_env, COMPLETE_VAR};
 
 /// Left-aligned columns three spaces apart, trailing spaces trimmed.
 fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
@@ -44,8 +45,20 @@ pub trait Run {
     fn run(&self) -> Result<ExitCode>;
 }
 
-pub fn run(command: Option<Command>) -> Result<ExitCode> {
-    match command {
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    ui::init_color(cli.color);
+    if cli.current {
+        return list::current();
+    }
+    if cli.unset {
+        contexts::unset()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(name) = &cli.context {
+        contexts::switch_or_rename(name)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match cli.command {
         None => pick::run(),
         Some(Command::Token(a)) => a.run(),
         Some(Command::Cache(c)) => c.run(),
@@ -59,5 +72,9 @@ pub fn run(command: Option<Command>) -> Result<ExitCode> {
         Some(Command::Completions(a)) => a.run(),
         Some(Command::Whoami(a)) => a.run(),
         Some(Command::Access(a)) => a.run(),
+        Some(Command::Version) => {
+            println!("kctx {}", crate::cli::VERSION);
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

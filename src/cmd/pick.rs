@@ -1,45 +1,31 @@
-//! Bare `kctx`: an interactive fuzzy picker on a terminal, else the plain list.
+//! Bare `kctx` (and `kctx use` without a name): a picker on a terminal, else the names.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
-use super::contexts::switch;
-use super::list::print_list;
-use crate::cli::ListFormat;
+use super::contexts::{no_contexts_hint, switch};
+use super::ui;
 use crate::kubeconfig::{Kind, Merged};
 
 pub fn run() -> Result<ExitCode> {
     let merged = Merged::load();
     merged.require_readable()?;
-    let interactive = std::io::stdout().is_terminal()
-        && std::io::stdin().is_terminal()
-        && std::env::var_os("KCTX_IGNORE_FZF").is_none_or(|v| v.is_empty());
-    if !interactive {
-        print_list(&merged, ListFormat::Plain)?;
-        return Ok(ExitCode::SUCCESS);
-    }
     let names = merged.names(Kind::Contexts);
     if names.is_empty() {
-        bail!("the kubeconfig has no contexts (add one with `kctx add CLUSTER`)");
+        eprintln!("{}", no_contexts_hint());
+        return Ok(ExitCode::SUCCESS);
     }
     let current = merged.current_context();
-    let default = names
-        .iter()
-        .position(|n| Some(n.as_str()) == current)
-        .unwrap_or(0);
-    let picked = dialoguer::FuzzySelect::new()
-        .with_prompt("context")
-        .items(&names)
-        .default(default)
-        .max_length(20)
-        .interact_opt()?;
-    match picked {
-        Some(i) => {
-            switch(&names[i])?;
+    if !ui::interactive() {
+        print!("{}", ui::name_list(&names, current));
+        return Ok(ExitCode::SUCCESS);
+    }
+    match ui::pick("context", &names, current)? {
+        Some(name) => {
+            switch(&name)?;
             Ok(ExitCode::SUCCESS)
         }
-        None => Ok(ExitCode::from(130)), // cancelled with Esc
+        None => Ok(ExitCode::from(130)), // cancelled (Esc, Ctrl-C)
     }
 }

@@ -12,19 +12,34 @@ use crate::store::state::State;
 
 impl Run for RenameArgs {
     fn run(&self) -> Result<ExitCode> {
-        let (old, new) = (self.old.as_str(), self.new.as_str());
+        let (old, new) = match (&self.new, self.old.split_once('=')) {
+            (Some(new), _) => (self.old.as_str(), new.as_str()),
+            // kubectx's NEW=OLD (split at the first `=`)
+            (None, Some((new, old))) if !new.is_empty() && !old.is_empty() => (old, new),
+            (None, _) => bail!("rename takes OLD NEW, or NEW=OLD (`.` = the current context)"),
+        };
+        rename(old, new)?;
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Renames context `old` (`.` = the current one) to `new`.
+pub fn rename(old: &str, new: &str) -> Result<()> {
+    {
         if new.trim().is_empty() {
             bail!("the new context name is empty");
         }
         let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
         let m = &tx.merged;
         m.require_readable()?;
+        let old = super::contexts::dot(m, old)?;
+        let old = old.as_str();
         let owner = m
             .owner(Kind::Contexts, old)
             .ok_or_else(|| m.unknown(Kind::Contexts, old))?
             .to_path_buf();
         if old == new {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         if let Some(p) = m.owner(Kind::Contexts, new) {
             bail!("a context named {new:?} already exists in {}", p.display());
@@ -100,6 +115,6 @@ impl Run for RenameArgs {
                 p.display()
             ),
         }
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     }
 }

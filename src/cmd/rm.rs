@@ -16,12 +16,15 @@ impl Run for RmArgs {
         let m = &tx.merged;
         m.require_readable()?;
         // Everything below is decided from the files as read under their locks.
-        let mut names: Vec<&str> = Vec::new();
+        // `.` is the current context; a name given twice is removed (and reported) once
+        let mut owned: Vec<String> = Vec::new();
         for n in &self.names {
-            if !names.contains(&n.as_str()) {
-                names.push(n);
+            let n = super::contexts::dot(m, n)?;
+            if !owned.contains(&n) {
+                owned.push(n);
             }
         }
+        let names: Vec<&str> = owned.iter().map(String::as_str).collect();
         for n in &names {
             if !m.has(Kind::Contexts, n) {
                 return Err(m.unknown(Kind::Contexts, n));

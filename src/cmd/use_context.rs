@@ -1,4 +1,4 @@
-//! `kctx use NAME|-`.
+//! `kctx use [NAME|-]`.
 
 use std::process::ExitCode;
 
@@ -10,7 +10,12 @@ use crate::cli::UseArgs;
 
 impl Run for UseArgs {
     fn run(&self) -> Result<ExitCode> {
-        switch(&self.name)?;
-        Ok(ExitCode::SUCCESS)
+        match &self.name {
+            Some(name) => {
+                switch(name)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            None => super::pick::run(),
+        }
     }
 }

@@ -526,3 +526,105 @@ pub fn eks_kubeconfig(
 pub fn merged(paths: &[PathBuf]) -> kctx::kubeconfig::Merged {
     kctx::kubeconfig::Merged::load_paths(paths)
 }
+
+/// An interactive shell in a detached tmux session of its own (a private server socket), for
+/// typing as a user would and reading the screen.
+pub struct Tmux {
+    socket: String,
+    pub dir: PathBuf,
+}
+
+impl Tmux {
+    /// Starts `shell` (with `args`) in an 200x50 window, with the given environment.
+    pub fn start(h: &Home, shell: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let socket = format!("kctx-test-{}", unique("tmux"));
+        let mut c = Command::new("tmux");
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", h.path())
+            .env("TERM", "xterm-256color")
+            .env("LANG", "C.UTF-8")
+            .args([
+                "-L",
+                &socket,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+            ]);
+        // the variables go through env(1): tmux does not pass PATH with `-e`
+        c.args(["--", "env"]);
+        for (k, v) in env {
+            c.arg(format!("{k}={v}"));
+        }
+        c.arg(shell).args(args);
+        let o = c.output().expect("tmux (apt-get install tmux)");
+        assert!(
+            o.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let t = Self {
+            socket,
+            dir: h.path().to_path_buf(),
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Types text literally (no key names).
+    pub fn type_text(&self, s: &str) {
+        self.tmux(&["send-keys", "-l", s]);
+    }
+
+    /// Sends tmux key names (`Tab`, `Enter`, `C-c`, `Escape`).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut a = vec!["send-keys"];
+        a.extend_from_slice(keys);
+        self.tmux(&a);
+    }
+
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-J"]).stdout).into_owned()
+    }
+
+    /// Waits until the screen contains `want` (up to 10 s); returns the screen.
+    pub fn wait_for(&self, want: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(want) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                panic!("timed out waiting for {want:?}; the screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Clears the command line and the screen.
+    pub fn reset(&self) {
+        self.keys(&["C-u"]);
+        self.keys(&["C-l"]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}

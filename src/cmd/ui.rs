@@ -1,0 +1,157 @@
+//! What the user sees on a terminal: colour, and picking one name from many.
+
+use std::io::{IsTerminal, Write};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::ColorChoice;
+
+static COLOR: OnceLock<bool> = OnceLock::new();
+
+/// Decides colour once: `--color always|never`, else a terminal on stdout, `NO_COLOR` unset or
+/// empty (no-color.org), and `TERM` not `dumb`.
+pub fn init_color(choice: ColorChoice) {
+    let on = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+        }
+    };
+    let _ = COLOR.set(on);
+}
+
+pub fn color() -> bool {
+    *COLOR.get().unwrap_or(&false)
+}
+
+/// The current item, highlighted as kubectx does (green, bold).
+pub fn highlight(s: &str) -> String {
+    if color() {
+        format!("\x1b[1;32m{s}\x1b[0m")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Names one per line. On a terminal the current one stands out: in colour, or with `*` when
+/// colour is off. Piped: bare names, as kubectx prints them for scripts.
+pub fn name_list(names: &[String], current: Option<&str>) -> String {
+    let tty = std::io::stdout().is_terminal();
+    let mut out = String::new();
+    for n in names {
+        let is_current = current == Some(n.as_str());
+        if color() {
+            out.push_str(&if is_current { highlight(n) } else { n.clone() });
+        } else if tty {
+            out.push_str(if is_current { "* " } else { "  " });
+            out.push_str(n);
+        } else {
+            out.push_str(n);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether an interactive picker can run: stdin, stdout and stderr are terminals (the picker
+/// draws on stderr; without one it would spin), and `KCTX_IGNORE_FZF` is unset or empty
+/// (kubectx's rule: any value, even `0`, turns the picker off).
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal()
+        && std::io::stdout().is_terminal()
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("KCTX_IGNORE_FZF").is_none_or(|v| v.is_empty())
+}
+
+/// `fzf` on PATH, as kubectx uses it.
+fn fzf() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("fzf"))
+        .find(|p| p.is_file())
+}
+
+/// Lets the user pick one of `items` (the current one first in view). `None`: cancelled
+/// (Esc, Ctrl-C, or nothing chosen in fzf).
+pub fn pick(prompt: &str, items: &[String], current: Option<&str>) -> Result<Option<String>> {
+    if items.is_empty() {
+        bail!("nothing to choose from");
+    }
+    match fzf() {
+        Some(fzf) => pick_fzf(&fzf, prompt, items, current),
+        None => pick_builtin(prompt, items, current),
+    }
+}
+
+fn pick_fzf(
+    fzf: &std::path::Path,
+    prompt: &str,
+    items: &[String],
+    current: Option<&str>,
+) -> Result<Option<String>> {
+    // like kubectx: `fzf --ansi --no-preview`, the list on its stdin with the current one
+    // highlighted; fzf draws on the terminal itself
+    let mut child = Command::new(fzf)
+        .args(["--ansi", "--no-preview", "--prompt", &format!("{prompt}> ")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", fzf.display()))?;
+    {
+        let mut stdin = child.stdin.take().expect("piped");
+        for it in items {
+            let line = if current == Some(it.as_str()) {
+                format!("\x1b[1;32m{it}\x1b[0m\n")
+            } else {
+                format!("{it}\n")
+            };
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break; // fzf quit early
+            }
+        }
+    }
+    let out = child.wait_with_output().context("fzf")?;
+    let chosen = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    Ok((!chosen.is_empty()).then_some(chosen))
+}
+
+fn pick_builtin(prompt: &str, items: &[String], current: Option<&str>) -> Result<Option<String>> {
+    let default = items
+        .iter()
+        .position(|n| Some(n.as_str()) == current)
+        .unwrap_or(0);
+    // The picker reads keys in raw mode, where Ctrl-C arrives as a key; dialoguer's terminal
+    // layer then raises SIGINT, which would kill kctx before the cursor is shown again. Ignore
+    // SIGINT for the picker's lifetime, and restore the cursor and the disposition ourselves.
+    // SAFETY: changing a signal disposition; no handler code runs.
+    let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let res = dialoguer::FuzzySelect::new()
+        .with_prompt(prompt)
+        .items(items)
+        .default(default)
+        .max_length(20)
+        .interact_opt();
+    let _ = console_show_cursor();
+    // SAFETY: restoring the previous disposition.
+    unsafe {
+        libc::signal(libc::SIGINT, old);
+    }
+    match res {
+        Ok(Some(i)) => Ok(Some(items[i].clone())),
+        Ok(None) => Ok(None),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Shows the terminal cursor again (the picker hides it while drawing).
+fn console_show_cursor() -> std::io::Result<()> {
+    let mut err = std::io::stderr();
+    err.write_all(b"\x1b[?25h")?;
+    err.flush()
+}
