@@ -111,6 +111,12 @@ pub struct WhoamiArgs {
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub output: ReportFormat,
+    /// Do not ask the cluster who it says you are (only the AWS side)
+    #[arg(long)]
+    pub no_cluster: bool,
+    /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
+    pub request_timeout: std::time::Duration,
 }
 
 /// Which cluster, and with whose credentials: a context's (default: the current one), or a
@@ -233,11 +239,46 @@ pub struct RmArgs {
     pub keep_entries: bool,
 }
 
+/// Namespace names for completion: from the current context's cluster, with a short timeout;
+/// nothing (and nothing printed) when it cannot be asked.
+fn namespace_candidates() -> Vec<CompletionCandidate> {
+    let m = crate::kubeconfig::Merged::load();
+    let Some(ctx) = m.current_context().map(str::to_owned) else {
+        return Vec::new();
+    };
+    let Ok(cluster) = crate::kube::connect(&m, &ctx, std::time::Duration::from_millis(1500)) else {
+        return Vec::new();
+    };
+    cluster
+        .namespaces()
+        .unwrap_or_default()
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+fn timeout_value(s: &str) -> Result<std::time::Duration, String> {
+    crate::kube::parse_timeout(s)
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct NsArgs {
-    /// Namespace to set, or `-` for the previous one; omit to print the current one
-    #[arg(allow_hyphen_values = true)]
+    /// Namespace to set (checked in the cluster), or `-` for the previous one; none: pick one
+    /// on a terminal, list them otherwise
+    #[arg(allow_hyphen_values = true, add = ArgValueCandidates::new(namespace_candidates))]
     pub namespace: Option<String>,
+    /// Print the current namespace (`default` when the context sets none)
+    #[arg(short = 'c', long, conflicts_with_all = ["namespace", "unset"])]
+    pub current: bool,
+    /// Remove the namespace from the current context
+    #[arg(long, conflicts_with = "namespace")]
+    pub unset: bool,
+    /// Set the namespace without checking that it exists
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -388,4 +429,25 @@ pub fn friendlier(mut e: clap::Error) -> clap::Error {
         }
     }
     e
+}
+
+/// The arguments of a `kctx token …` exec entry, parsed exactly as the plugin parses them.
+pub fn parse_token_args(args: &[String]) -> anyhow::Result<TokenArgs> {
+    #[derive(Parser, Debug)]
+    #[command(name = "kctx token", no_binary_name = false)]
+    struct TokenCmd {
+        #[command(flatten)]
+        args: TokenArgs,
+    }
+    let argv = std::iter::once("kctx token".to_owned()).chain(args.iter().cloned());
+    TokenCmd::try_parse_from(argv).map(|c| c.args).map_err(|e| {
+        let text = e.render().to_string();
+        anyhow::anyhow!(
+            "{}",
+            text.lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+        )
+    })
 }

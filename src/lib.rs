@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cmd;
 pub mod exec_credential;
 pub mod identity;
+pub mod kube;
 pub mod kubeconfig;
 pub mod store;
 pub mod sts;

@@ -85,7 +85,8 @@ fn assumed_role_with_a_path_is_granted_in_api_mode() {
         &[],
     );
     // whoami: the assumed-role session and its role
-    let who = ok(k(&h, &kc, &eks).arg("whoami"));
+    // (the AWS side only: these contexts point at no real cluster; tests/cluster.rs has both)
+    let who = ok(k(&h, &kc, &eks).args(["whoami", "--no-cluster"]));
     assert!(
         who.contains(&format!(
             "caller:     arn:aws:sts::{ACCT}:assumed-role/eks-dev/EKSGetTokenAuth"
@@ -93,8 +94,13 @@ fn assumed_role_with_a_path_is_granted_in_api_mode() {
         "{who}"
     );
     assert!(who.contains(&format!("principal:  {role}\n")), "{who}");
-    let j: Value =
-        serde_json::from_str(&ok(k(&h, &kc, &eks).args(["whoami", "-o", "json"]))).unwrap();
+    let j: Value = serde_json::from_str(&ok(k(&h, &kc, &eks).args([
+        "whoami",
+        "-o",
+        "json",
+        "--no-cluster",
+    ])))
+    .unwrap();
     assert_eq!(j["account"], ACCT);
     assert_eq!(j["principal_arn"], role.as_str());
     // access: found through the role's path, namespace scoped
@@ -190,7 +196,8 @@ fn config_map_clusters_do_not_consult_access_entries() {
         ],
         &[("AWS_REGION", "us-west-2")],
     );
-    let who = ok(k(&h, &kc, &eks).arg("whoami"));
+    // (the AWS side only: these contexts point at no real cluster; tests/cluster.rs has both)
+    let who = ok(k(&h, &kc, &eks).args(["whoami", "--no-cluster"]));
     assert!(
         who.contains(&format!("principal:  arn:aws:iam::{ACCT}:role/ops")),
         "{who}"
@@ -419,17 +426,22 @@ fn access_denied_names_the_missing_permission() {
 }
 
 #[test]
-fn whoami_needs_an_eks_context() {
+fn whoami_of_a_non_eks_context_asks_only_the_cluster() {
     let h = Home::new();
     let eks = FakeEks::start(h.path(), &state("API", json!({})));
     let kc = kubeconfig(&h, "gke-gcloud-auth-plugin", &[], &[]);
-    let o = run(k(&h, &kc, &eks).arg("whoami"));
+    // no AWS side to show, and --no-cluster leaves nothing to ask
+    let o = run(k(&h, &kc, &eks).args(["whoami", "--no-cluster"]));
     assert!(!o.status.success());
+    let e = stderr(&o);
     assert!(
-        stderr(&o).contains("does not get EKS credentials"),
-        "{}",
-        stderr(&o)
+        e.contains("does not get EKS credentials") && e.contains("--no-cluster"),
+        "{e}"
     );
+    // without it, the cluster is asked (here it cannot be reached: one line naming it)
+    let o = run(k(&h, &kc, &eks).args(["whoami", "--request-timeout", "1s"]));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("https://x"), "{}", stderr(&o));
     let o = run(k(&h, &kc, &eks).args(["whoami", "--context", "sbx"]));
     assert!(stderr(&o).contains("did you mean \"sb\""), "{}", stderr(&o));
 }

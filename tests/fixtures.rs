@@ -163,9 +163,12 @@ fn cases() -> Vec<(&'static str, Vec<String>, Intend)> {
         ("use-prod", vec!["use".into(), "prod".into()], |v| {
             v["current-context"] = json!("prod")
         }),
-        ("ns", vec!["ns".into(), "web".into()], |v| {
-            named(v, "contexts", "dev")["context"]["namespace"] = json!("web")
-        }),
+        // --force: the fixtures name no reachable cluster (tests/cluster.rs checks namespaces)
+        (
+            "ns",
+            vec!["ns".into(), "web".into(), "--force".into()],
+            |v| named(v, "contexts", "dev")["context"]["namespace"] = json!("web"),
+        ),
         (
             "rename",
             vec!["rename".into(), "prod".into(), "production".into()],
@@ -300,7 +303,7 @@ fn a_second_document_is_an_error_for_writes_and_a_warning_for_reads() {
     let original = fx.text();
     for args in [
         vec!["use", "prod"],
-        vec!["ns", "web"],
+        vec!["ns", "web", "--force"],
         vec!["rm", "prod"],
         vec!["rename", "dev", "d"],
     ] {
@@ -326,7 +329,7 @@ fn a_second_document_is_an_error_for_writes_and_a_warning_for_reads() {
 #[test]
 fn the_fallback_rewrite_is_announced_and_reads_back() {
     let fx = Fx::new("anchors");
-    let o = run(fx.kctx().args(["ns", "web"]));
+    let o = run(fx.kctx().args(["ns", "web", "--force"]));
     assert!(o.status.success());
     // dev's context is not shared: in place, no note
     assert!(!stderr(&o).contains("note"), "{}", stderr(&o));
@@ -335,7 +338,7 @@ fn the_fallback_rewrite_is_announced_and_reads_back() {
     // renaming prod-copy touches only its own name: in place
     assert!(!stderr(&o).contains("note"), "{}", stderr(&o));
     ok(fx.kctx().args(["use", "prod"]));
-    let o = run(fx.kctx().args(["ns", "ops"]));
+    let o = run(fx.kctx().args(["ns", "ops", "--force"]));
     let e = stderr(&o);
     assert!(
         e.contains("kctx: note:") && e.contains("rewrote the whole file"),

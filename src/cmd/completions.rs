@@ -117,7 +117,17 @@ impl EnvCompleter for KctxBash {
 const SHELLS: Shells<'static> = Shells(&[&KctxBash, &Zsh, &Fish, &Powershell, &Elvish]);
 
 /// Answers a completion request when `KCTX_COMPLETE` is set (and exits); otherwise returns.
+/// A completion never prints diagnostics: stderr goes to /dev/null while it runs.
 pub fn complete_env() {
+    if std::env::var_os(COMPLETE_VAR).is_some_and(|v| !v.is_empty()) {
+        if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+            use std::os::fd::AsRawFd;
+            // SAFETY: duplicating a valid descriptor onto stderr.
+            unsafe {
+                libc::dup2(null.as_raw_fd(), 2);
+            }
+        }
+    }
     clap_complete::CompleteEnv::with_factory(crate::cli::Cli::command)
         .var(COMPLETE_VAR)
         .shells(SHELLS)

@@ -23,6 +23,11 @@ mod whoami;
 
 pub use completions::{complete_env, COMPLETE_VAR};
 
+/// What `kctx token` would print for these arguments (cache included), for in-process use.
+pub fn token_status(args: &crate::cli::TokenArgs) -> Result<crate::exec_credential::Status> {
+    args.status()
+}
+
 /// Left-aligned columns three spaces apart, trailing spaces trimmed.
 fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
     let widths: Vec<usize> = (0..N)

@@ -1,19 +1,23 @@
-//! `kctx ns [NAMESPACE|-]`: the namespace of the current context.
+//! `kctx ns [NAMESPACE|-]`: the namespace of the current context, checked against the cluster
+//! (kubens, then better: a missing namespace names the closest ones; one the identity may not
+//! look up is set with a warning, as kubens does since ahmetb/kubectx#416).
 
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Result};
 
-use super::Run;
+use super::{ui, Run};
 use crate::cli::NsArgs;
-use crate::kubeconfig::{self, Kind, Merged, Op, Plan, Transaction};
+use crate::kube::{self, CallError};
+use crate::kubeconfig::{self, closest, Kind, Merged, Op, Plan, Transaction};
 use crate::store::state::State;
 
 /// The current context, or an error that names unreadable files when they may be the cause.
 fn current(m: &Merged) -> Result<String> {
     m.require_readable()?;
     match m.current_context() {
-        Some(c) => Ok(c.to_owned()),
+        Some(c) if m.has(Kind::Contexts, c) => Ok(c.to_owned()),
+        Some(c) => bail!("current-context {c:?} names no context in the kubeconfig"),
         None => {
             let broken: Vec<String> = m.files.iter().filter_map(|f| f.error.clone()).collect();
             if broken.is_empty() {
@@ -27,35 +31,31 @@ fn current(m: &Merged) -> Result<String> {
     }
 }
 
+fn namespace_of(m: &Merged, ctx: &str) -> Option<String> {
+    m.field(Kind::Contexts, ctx, "namespace")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
 impl Run for NsArgs {
     fn run(&self) -> Result<ExitCode> {
-        let Some(arg) = &self.namespace else {
-            let m = Merged::load();
-            let ctx = current(&m)?;
-            if !m.has(Kind::Contexts, &ctx) {
-                bail!("current-context {ctx:?} names no context in the kubeconfig");
-            }
-            let ns = m
-                .field(Kind::Contexts, &ctx, "namespace")
-                .filter(|s| !s.is_empty());
-            println!("{}", ns.unwrap_or("default"));
+        let m = Merged::load();
+        let ctx = current(&m)?;
+        let now = namespace_of(&m, &ctx);
+        if self.current {
+            println!("{}", now.as_deref().unwrap_or("default"));
             return Ok(ExitCode::SUCCESS);
+        }
+        if self.unset {
+            write(&ctx, None)?;
+            eprintln!("Context {ctx:?} no longer sets a namespace (kubectl uses \"default\").");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let Some(arg) = &self.namespace else {
+            return self.list_or_pick(&m, &ctx, now.as_deref());
         };
-        let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
-        let m = &tx.merged;
-        let ctx = current(m)?;
-        let owner = m
-            .owner(Kind::Contexts, &ctx)
-            .ok_or_else(|| anyhow!("current-context {ctx:?} names no context in the kubeconfig"))?
-            .to_path_buf();
-        let current_ns = m
-            .field(Kind::Contexts, &ctx, "namespace")
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        let files = m.paths();
-        let mut state = State::load(&files);
         let target = if arg == "-" {
-            state
+            State::load(&m.paths())
                 .previous_namespace
                 .get(&ctx)
                 .cloned()
@@ -66,24 +66,104 @@ impl Run for NsArgs {
         if !valid_namespace(&target) {
             bail!("invalid namespace {target:?}: a namespace is a DNS label (lowercase letters, digits and '-', at most 63)");
         }
-        let mut plan = Plan::default();
-        plan.push(
-            &owner,
-            Op::SetContextField {
-                context: ctx.clone(),
-                key: "namespace".into(),
-                value: Some(target.clone()),
-            },
-        );
-        tx.commit(plan)?;
-        let old = current_ns.unwrap_or_else(|| "default".into());
-        if old != target {
-            state.previous_namespace.insert(ctx.clone(), old);
-            state.save(&files);
+        if !self.force && now.as_deref() != Some(target.as_str()) {
+            self.check(&m, &ctx, &target)?;
         }
+        write(&ctx, Some(&target))?;
         eprintln!("Context {ctx:?} now uses namespace {target:?}.");
         Ok(ExitCode::SUCCESS)
     }
+}
+
+impl NsArgs {
+    /// Checks that `ns` exists in the cluster of `ctx` (GET the namespace).
+    fn check(&self, m: &Merged, ctx: &str, ns: &str) -> Result<()> {
+        let cluster = kube::connect(m, ctx, self.request_timeout)?;
+        match cluster.namespace_exists(ns) {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                let mut msg = format!("no namespace {ns:?} in the cluster of context {ctx:?}");
+                if let Ok(names) = cluster.namespaces() {
+                    let best = closest(&names, ns);
+                    if !best.is_empty() {
+                        let best: Vec<String> = best.iter().map(|n| format!("{n:?}")).collect();
+                        msg.push_str(&format!("; did you mean {}?", best.join(" or ")));
+                    }
+                }
+                bail!("{msg} (--force sets it anyway)")
+            }
+            Err(CallError::Status { code: 403, .. }) => {
+                eprintln!(
+                    "kctx: warning: could not check that namespace {ns:?} exists: this identity may not get namespaces in context {ctx:?}; setting it anyway"
+                );
+                Ok(())
+            }
+            Err(e) => Err(anyhow!(
+                "{} (--force sets the namespace without checking)",
+                cluster.explain("checking the namespace", &e)
+            )),
+        }
+    }
+
+    /// No argument: the cluster's namespaces, picked on a terminal, listed otherwise.
+    fn list_or_pick(&self, m: &Merged, ctx: &str, now: Option<&str>) -> Result<ExitCode> {
+        let cluster = kube::connect(m, ctx, self.request_timeout)?;
+        let names = cluster.namespaces().map_err(|e| match e {
+            CallError::Status { code: 403, .. } => anyhow!(
+                "this identity may not list namespaces in context {ctx:?}; `kctx ns NAME` sets one without listing"
+            ),
+            e => cluster.explain("listing namespaces", &e),
+        })?;
+        let now = now.unwrap_or("default");
+        if !ui::interactive() {
+            print!("{}", ui::name_list(&names, Some(now)));
+            return Ok(ExitCode::SUCCESS);
+        }
+        match ui::pick("namespace", &names, Some(now))? {
+            Some(ns) => {
+                write(ctx, Some(&ns))?;
+                eprintln!("Context {ctx:?} now uses namespace {ns:?}.");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => Ok(ExitCode::from(130)),
+        }
+    }
+}
+
+/// Sets (or removes) the namespace of `ctx`, deciding under the kubeconfig locks, and
+/// remembers the previous one for `kctx ns -`.
+fn write(ctx: &str, ns: Option<&str>) -> Result<()> {
+    let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
+    let m = &tx.merged;
+    if m.current_context() != Some(ctx) {
+        bail!(
+            "the current context changed meanwhile (now {:?}); run the command again",
+            m.current_context().unwrap_or("")
+        );
+    }
+    let owner = m
+        .owner(Kind::Contexts, ctx)
+        .ok_or_else(|| anyhow!("context {ctx:?} disappeared meanwhile"))?
+        .to_path_buf();
+    let before = namespace_of(m, ctx).unwrap_or_else(|| "default".into());
+    let mut plan = Plan::default();
+    plan.push(
+        &owner,
+        Op::SetContextField {
+            context: ctx.to_owned(),
+            key: "namespace".into(),
+            value: ns.map(str::to_owned),
+        },
+    );
+    tx.commit(plan)?;
+    let after = ns.unwrap_or("default");
+    if before != after {
+        let files = m.paths();
+        let mut state = State::load(&files);
+        state.previous_namespace.insert(ctx.to_owned(), before);
+        state.save(&files);
+    }
+    Ok(())
 }
 
 fn valid_namespace(s: &str) -> bool {

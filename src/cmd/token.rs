@@ -56,7 +56,7 @@ impl TokenArgs {
     }
 
     /// The ExecCredential status: from the cache while it is fresh, else newly minted.
-    fn status(&self) -> Result<Status> {
+    pub fn status(&self) -> Result<Status> {
         if self.no_cache {
             return self.mint(None);
         }

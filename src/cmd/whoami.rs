@@ -1,53 +1,143 @@
-//! `kctx whoami`: the identity a context's exec entry gives EKS.
+//! `kctx whoami`: who a context is — to AWS (the IAM principal its exec entry signs as, for EKS
+//! users) and to the cluster (the Kubernetes user and groups it maps that to, via
+//! SelfSubjectReview, as `kubectl auth whoami` asks).
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
+use serde_json::json;
 
 use super::Run;
 use crate::aws;
 use crate::cli::{ReportFormat, WhoamiArgs};
-use crate::identity;
-use crate::kubeconfig::Merged;
+use crate::identity::{self, Caller, EksContext};
+use crate::kube::{self, UserInfo};
+use crate::kubeconfig::{EksExec, Kind, Merged};
+
+struct AwsView {
+    ctx: EksContext,
+    region: String,
+    caller: Caller,
+}
 
 impl Run for WhoamiArgs {
     fn run(&self) -> Result<ExitCode> {
         let merged = Merged::load();
-        let ctx = identity::eks_context(&merged, self.context.as_deref())?;
-        let mut rt = None;
-        let (creds, target) = identity::exec_credentials(&ctx.exec, None, &mut rt)?;
-        let caller = identity::caller(aws::get_runtime(&mut rt)?, creds, &target)?;
+        merged.require_readable()?;
+        let name = match &self.context {
+            Some(c) => c.clone(),
+            None => merged
+                .current_context()
+                .ok_or_else(|| anyhow!("current-context is not set: pass --context NAME"))?
+                .to_owned(),
+        };
+        if !merged.has(Kind::Contexts, &name) {
+            return Err(merged.unknown(Kind::Contexts, &name));
+        }
+        let eks_user = merged
+            .field(Kind::Contexts, &name, "user")
+            .and_then(|u| merged.body(Kind::Users, u))
+            .and_then(|b| EksExec::from_user(&b))
+            .is_some();
+        // the AWS side, for users that get EKS credentials
+        let aws_view = if eks_user {
+            let ctx = identity::eks_context(&merged, Some(&name))?;
+            let mut rt = None;
+            let (creds, target) = identity::exec_credentials(&ctx.exec, None, &mut rt)?;
+            let caller = identity::caller(aws::get_runtime(&mut rt)?, creds, &target)?;
+            Some(AwsView {
+                ctx,
+                region: target.region,
+                caller,
+            })
+        } else if self.no_cluster {
+            return Err(identity::eks_context(&merged, Some(&name))
+                .err()
+                .unwrap_or_else(|| anyhow!("context {name:?} is not an EKS context"))
+                .context("and --no-cluster leaves nothing to ask"));
+        } else {
+            None
+        };
+        // the cluster side
+        let k8s: Option<Result<UserInfo, anyhow::Error>> = (!self.no_cluster).then(|| {
+            let cluster = kube::connect(&merged, &name, self.request_timeout)?;
+            cluster
+                .whoami()
+                .map_err(|e| cluster.explain("asking who this identity is (SelfSubjectReview)", &e))
+        });
+        let (k8s_view, k8s_err) = match k8s {
+            Some(Ok(u)) => (Some(u), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
         match self.output {
             ReportFormat::Json => {
-                let v = serde_json::json!({
-                    "context": ctx.context,
-                    "cluster": ctx.cluster_name,
-                    "region": target.region,
-                    "account": caller.account,
-                    "caller_arn": caller.arn,
-                    "principal_arn": caller.principal_arn,
-                    "user_id": caller.user_id,
-                    "exec": ctx.exec,
-                });
+                let mut v = match &aws_view {
+                    Some(a) => json!({
+                        "context": a.ctx.context,
+                        "cluster": a.ctx.cluster_name,
+                        "region": a.region,
+                        "account": a.caller.account,
+                        "caller_arn": a.caller.arn,
+                        "principal_arn": a.caller.principal_arn,
+                        "user_id": a.caller.user_id,
+                        "exec": a.ctx.exec,
+                    }),
+                    None => json!({"context": name}),
+                };
+                v["kubernetes"] = serde_json::to_value(&k8s_view)?;
+                if let Some(e) = &k8s_err {
+                    v["kubernetes_error"] = json!(format!("{e:#}"));
+                }
                 println!("{}", serde_json::to_string_pretty(&v)?);
             }
             ReportFormat::Text => {
-                println!(
-                    "context:    {} (cluster {} in {})",
-                    ctx.context, ctx.cluster_name, target.region
-                );
-                println!("account:    {}", caller.account);
-                println!("caller:     {}", caller.arn);
-                println!("principal:  {}", caller.principal_arn);
-                if caller.arn != caller.principal_arn {
+                match &aws_view {
+                    Some(a) => {
+                        println!(
+                            "context:    {} (cluster {} in {})",
+                            a.ctx.context, a.ctx.cluster_name, a.region
+                        );
+                        println!("account:    {}", a.caller.account);
+                        println!("caller:     {}", a.caller.arn);
+                        println!("principal:  {}", a.caller.principal_arn);
+                        if a.caller.arn != a.caller.principal_arn {
+                            println!(
+                                "            (the role of this session; an access entry may name it with its path, \
+                                 role/<path>/{}, while aws-auth maps it without one)",
+                                a.caller.principal_arn.rsplit('/').next().unwrap_or_default()
+                            );
+                        }
+                    }
+                    None => println!("context:    {name}"),
+                }
+                if let Some(u) = &k8s_view {
+                    println!("username:   {}", u.username);
+                    if !u.uid.is_empty() {
+                        println!("uid:        {}", u.uid);
+                    }
                     println!(
-                        "            (the role of this session; an access entry may name it with its path, \
-                         role/<path>/{}, while aws-auth maps it without one)",
-                        caller.principal_arn.rsplit('/').next().unwrap_or_default()
+                        "groups:     {}",
+                        if u.groups.is_empty() {
+                            "-".to_owned()
+                        } else {
+                            u.groups.join(", ")
+                        }
                     );
+                    if !u.extra.is_empty() {
+                        let extra: Vec<String> = u
+                            .extra
+                            .iter()
+                            .map(|(k, v)| format!("{k}={}", v.join(",")))
+                            .collect();
+                        println!("extra:      {}", extra.join("  "));
+                    }
                 }
             }
         }
-        Ok(ExitCode::SUCCESS)
+        match k8s_err {
+            Some(e) => Err(e),
+            None => Ok(ExitCode::SUCCESS),
+        }
     }
 }

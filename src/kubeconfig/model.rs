@@ -492,6 +492,9 @@ pub struct EksExec {
     /// The exec entry's `env` (names and values), applied when acting as this user.
     #[serde(skip)]
     pub env: Vec<(String, String)>,
+    /// The exec entry's arguments, as written.
+    #[serde(skip)]
+    pub args: Vec<String>,
 }
 
 impl EksExec {
@@ -562,6 +565,7 @@ impl EksExec {
             profile: flag(&["--profile"]).or_else(|| env("AWS_PROFILE")),
             session_name: flag(&["--session-name"]),
             env: env_all,
+            args: args.iter().map(|a| a.to_string()).collect(),
         })
     }
 }

@@ -231,39 +231,78 @@ pub fn exec_credential(out: &str) -> (String, String, String) {
 
 /// A self-signed certificate for 127.0.0.1, made with openssl: (cert, key, cert PEM).
 pub fn make_cert(dir: &Path) -> (PathBuf, PathBuf, String) {
-    let cert = dir.join("server.crt");
-    let key = dir.join("server.key");
+    make_cert_san(dir, "IP:127.0.0.1,DNS:localhost")
+}
+
+fn openssl(args: &[&str]) {
     let o = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "2",
-        ])
-        .args([
-            "-subj",
-            "/CN=kctx-test-apiserver",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
+        .args(args)
         .output()
         .expect("openssl");
     assert!(
         o.status.success(),
-        "openssl: {}",
+        "openssl {args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let pem = std::fs::read_to_string(&cert).unwrap();
-    (cert, key, pem)
+}
+
+/// A CA and a server certificate it signed, with the given subjectAltName (as EKS has: a
+/// cluster CA and a serving certificate): (server cert, server key, CA cert PEM).
+pub fn make_cert_san(dir: &Path, san: &str) -> (PathBuf, PathBuf, String) {
+    let p = |n: &str| dir.join(n).display().to_string();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=kctx-test-ca"];
+    ca.extend(ec);
+    let (ca_key, ca_crt) = (p("ca.key"), p("ca.crt"));
+    ca.extend([
+        "-keyout",
+        &ca_key,
+        "-out",
+        &ca_crt,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+    ]);
+    openssl(&ca);
+    let (key, csr, crt, ext) = (
+        p("server.key"),
+        p("server.csr"),
+        p("server.crt"),
+        p("server.ext"),
+    );
+    let mut req = vec!["req", "-new", "-subj", "/CN=kctx-test-apiserver"];
+    req.extend(ec);
+    req.extend(["-keyout", &key, "-out", &csr]);
+    openssl(&req);
+    std::fs::write(
+        &ext,
+        format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca_crt,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        &crt,
+        "-extfile",
+        &ext,
+    ]);
+    let pem = std::fs::read_to_string(&ca_crt).unwrap();
+    (PathBuf::from(crt), PathBuf::from(key), pem)
 }
 
 /// The EKS-like TLS API server (tests/support/fake_apiserver.py) for `cluster`, trusting
@@ -273,12 +312,42 @@ pub struct ApiServer {
     pub ca_pem: String,
     pub log: PathBuf,
     pub secrets: PathBuf,
+    pub identities: PathBuf,
     _guard: Guarded,
+}
+
+/// Options of the test API server beyond the EKS token check.
+#[derive(Default, Clone)]
+pub struct ServerOpts {
+    /// caller key (access key id, `token:<t>`, `cn:<name>`) → user info JSON
+    pub identities: Vec<(String, serde_json::Value)>,
+    /// namespaces served (default: default, kube-node-lease, kube-public, kube-system)
+    pub namespaces: Option<Vec<String>>,
+    /// a CA whose client certificates are accepted
+    pub client_ca: Option<PathBuf>,
+    /// only SelfSubjectReview v1beta1 (a cluster older than 1.28)
+    pub old: bool,
+    /// the aws-auth ConfigMap (JSON) served from kube-system
+    pub aws_auth: Option<serde_json::Value>,
+    /// the server certificate's subjectAltName (default IP:127.0.0.1,DNS:localhost)
+    pub san: Option<String>,
 }
 
 impl ApiServer {
     pub fn start(dir: &Path, cluster: &str, secrets: &[(&str, &str)]) -> Self {
-        let (cert, key, ca_pem) = make_cert(dir);
+        Self::start_with(dir, cluster, secrets, ServerOpts::default())
+    }
+
+    pub fn start_with(
+        dir: &Path,
+        cluster: &str,
+        secrets: &[(&str, &str)],
+        opts: ServerOpts,
+    ) -> Self {
+        let (cert, key, ca_pem) = match &opts.san {
+            Some(san) => make_cert_san(dir, san),
+            None => make_cert(dir),
+        };
         let log = dir.join(format!("apiserver-{cluster}.log"));
         let sfile = dir.join(format!("secrets-{cluster}.json"));
         let map: serde_json::Map<String, serde_json::Value> = secrets
@@ -286,6 +355,10 @@ impl ApiServer {
             .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
             .collect();
         std::fs::write(&sfile, serde_json::to_string(&map).unwrap()).unwrap();
+        let idfile = dir.join(format!("identities-{cluster}.json"));
+        let ids: serde_json::Map<String, serde_json::Value> =
+            opts.identities.iter().cloned().collect();
+        std::fs::write(&idfile, serde_json::to_string(&ids).unwrap()).unwrap();
         let mut cmd = Command::new("python3");
         cmd.arg(repo().join("tests/support/fake_apiserver.py"))
             .arg("--cert")
@@ -296,15 +369,40 @@ impl ApiServer {
             .arg("--secrets")
             .arg(&sfile)
             .arg("--log")
-            .arg(&log);
+            .arg(&log)
+            .arg("--identities")
+            .arg(&idfile);
+        if let Some(ns) = &opts.namespaces {
+            cmd.arg("--namespaces").arg(ns.join(","));
+        }
+        if let Some(ca) = &opts.client_ca {
+            cmd.arg("--client-ca").arg(ca);
+        }
+        if opts.old {
+            cmd.arg("--old");
+        }
+        if let Some(cm) = &opts.aws_auth {
+            let f = dir.join(format!("aws-auth-{cluster}.json"));
+            std::fs::write(&f, cm.to_string()).unwrap();
+            cmd.arg("--aws-auth").arg(&f);
+        }
         let (guard, port) = spawn_server(&mut cmd);
         Self {
             url: format!("https://127.0.0.1:{port}"),
             ca_pem,
             log,
             secrets: sfile,
+            identities: idfile,
             _guard: guard,
         }
+    }
+
+    /// Maps a caller key to a Kubernetes user (or changes the mapping).
+    pub fn map(&self, key: &str, info: serde_json::Value) {
+        let mut m: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(&self.identities).unwrap()).unwrap();
+        m.insert(key.into(), info);
+        std::fs::write(&self.identities, serde_json::to_string(&m).unwrap()).unwrap();
     }
 
     pub fn trust(&self, ak: &str, sk: &str) {

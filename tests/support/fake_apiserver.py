@@ -97,6 +97,11 @@ def verify(token, cluster, secrets, now):
     return ak
 
 
+def status(code, reason, message):
+    return code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                  "message": message, "reason": reason, "code": code}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert", required=True)
@@ -104,45 +109,114 @@ def main():
     ap.add_argument("--cluster", required=True)
     ap.add_argument("--secrets", required=True, help="JSON file {access key id: secret}")
     ap.add_argument("--log", required=True, help="appends one JSON line per request")
+    ap.add_argument("--identities", help="JSON file {caller key: user info}")
+    ap.add_argument("--namespaces", default="default,kube-node-lease,kube-public,kube-system")
+    ap.add_argument("--client-ca", help="accept client certificates signed by this CA")
+    ap.add_argument("--old", action="store_true", help="serve SelfSubjectReview v1beta1 only")
+    ap.add_argument("--aws-auth", help="JSON file: the aws-auth ConfigMap")
     a = ap.parse_args()
     lock = threading.Lock()
+    namespaces = [n for n in a.namespaces.split(",") if n]
+
+    def load(path, default):
+        if not path or not os.path.exists(path):
+            return default
+        with open(path) as f:
+            return json.load(f)
 
     class H(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-        def do_GET(self):
+        def caller(self):
+            """(caller key, why): the key is None when the request does not authenticate."""
             auth = self.headers.get("Authorization", "")
             token = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
-            with open(a.secrets) as f:
-                secrets = json.load(f)
-            try:
-                ak = verify(token, a.cluster, secrets, datetime.datetime.now(datetime.timezone.utc))
-                ok, why = True, "ok"
-            except Exception as e:  # noqa: BLE001 - any failure is a 401
-                ok, why, ak = False, str(e), None
-            with lock, open(a.log, "a") as f:
-                f.write(json.dumps({"path": self.path, "ok": ok, "why": why, "token": token,
-                                    "access_key": ak}) + "\n")
-            if ok and self.path.startswith("/version"):
-                body = json.dumps({"major": "1", "minor": "31", "gitVersion": "v1.31.0-eks-test",
-                                   "platform": "linux/amd64"}).encode()
-                code = 200
+            if token.startswith("k8s-aws-v1."):
+                try:
+                    ak = verify(token, a.cluster, load(a.secrets, {}),
+                                datetime.datetime.now(datetime.timezone.utc))
+                    return ak, "ok", token
+                except Exception as e:  # noqa: BLE001 - any failure is a 401
+                    return None, str(e), token
+            if token:
+                return "token:" + token, "ok", token
+            cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+            if cert:
+                for rdn in cert.get("subject", ()):
+                    for k, v in rdn:
+                        if k == "commonName":
+                            return "cn:" + v, "ok", ""
+            return None, "no credentials", token
+
+        def answer(self, method):
+            key, why, token = self.caller()
+            path = self.path.split("?")[0]
+            idents = load(a.identities, {})
+            ident = idents.get(key) if key else None
+            if path.startswith("/version") and (key and not key.startswith("token:") or ident):
+                code, body = 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-eks-test",
+                                   "platform": "linux/amd64"}
+            elif key is None or ident is None:
+                code, body = status(401, "Unauthorized", "Unauthorized")
+                if key is not None:
+                    why = "authenticated but not mapped to a Kubernetes user"
+            elif method == "POST" and path.endswith("/selfsubjectreviews") and (
+                    "/v1beta1/" in path or not a.old):
+                version = "v1beta1" if "/v1beta1/" in path else "v1"
+                info = {k: ident[k] for k in ("username", "uid", "groups", "extra") if k in ident}
+                code, body = 201, {"kind": "SelfSubjectReview",
+                                   "apiVersion": "authentication.k8s.io/" + version,
+                                   "metadata": {"creationTimestamp": None},
+                                   "status": {"userInfo": info}}
+            elif ident.get("restricted"):
+                code, body = status(403, "Forbidden", "%s is forbidden: User \"%s\" cannot get resource"
+                                    % (path, ident.get("username")))
+            elif method == "GET" and path == "/api/v1/namespaces":
+                code, body = 200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
+                                   "items": [{"metadata": {"name": n}, "status": {"phase": "Active"}}
+                                             for n in namespaces]}
+            elif method == "GET" and path == "/api/v1/namespaces/kube-system/configmaps/aws-auth":
+                cm = load(a.aws_auth, None)
+                if cm is None:
+                    code, body = status(404, "NotFound", 'configmaps "aws-auth" not found')
+                else:
+                    code, body = 200, cm
+            elif method == "GET" and path.startswith("/api/v1/namespaces/") and path.count("/") == 4:
+                name = path.rsplit("/", 1)[1]
+                if name in namespaces:
+                    code, body = 200, {"kind": "Namespace", "apiVersion": "v1",
+                                       "metadata": {"name": name}, "status": {"phase": "Active"}}
+                else:
+                    code, body = status(404, "NotFound", 'namespaces "%s" not found' % name)
             else:
-                body = json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                   "message": "Unauthorized" if not ok else "not found",
-                                   "reason": "Unauthorized" if not ok else "NotFound",
-                                   "code": 401 if not ok else 404}).encode()
-                code = 401 if not ok else 404
+                code, body = status(404, "NotFound", "the server could not find the requested resource")
+            with lock, open(a.log, "a") as f:
+                f.write(json.dumps({"method": method, "path": self.path, "ok": key is not None,
+                                    "why": why, "token": token, "access_key": key,
+                                    "code": code}) + "\n")
+            data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self.answer("GET")
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", "0") or 0)
+            if length:
+                self.rfile.read(length)
+            self.answer("POST")
 
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
+    if a.client_ca:
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+        ctx.load_verify_locations(a.client_ca)
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print(srv.server_address[1], flush=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()

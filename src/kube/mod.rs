@@ -1,0 +1,405 @@
+//! Talking to a cluster with the ecosystem's client, kube-rs, configured from a kubeconfig
+//! context the way kubectl reads it: `server`, `certificate-authority` / `-data`,
+//! `insecure-skip-tls-verify`, `tls-server-name`, `proxy-url` (and `HTTPS_PROXY`), client
+//! certificates, bearer tokens and token files, and exec plugins. A kctx exec entry is not run
+//! as a subprocess: its token is minted in-process by the same code and cache as `kctx token`.
+//!
+//! Every call is bounded by one timeout (connect, TLS, request); an unreachable cluster is one
+//! line naming the server and the context.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ::kube::api::{Api, ListParams, PostParams};
+use ::kube::config::{KubeConfigOptions, Kubeconfig as KubeKubeconfig};
+use anyhow::{anyhow, bail, Context as _, Result};
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use serde_json::{json, Map, Value};
+
+use crate::kubeconfig::{EksExec, Kind, KubeFile, Merged};
+
+/// kubectl's `--request-timeout` default is none; kctx bounds every call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A connected cluster (nothing has been sent yet).
+pub struct Cluster {
+    pub context: String,
+    pub server: String,
+    client: ::kube::Client,
+    rt: tokio::runtime::Runtime,
+    timeout: Duration,
+}
+
+/// How a call failed.
+#[derive(Debug)]
+pub enum CallError {
+    /// The API server answered with an error status.
+    Status {
+        code: u16,
+        reason: String,
+        message: String,
+    },
+    /// No answer: connect, TLS or the timeout.
+    Unreachable(String),
+    Other(String),
+}
+
+impl CallError {
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            CallError::Status { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Parses kubectl's `--request-timeout`: `5`, `5s`, `500ms`, `2m`, `1h` (0 = no limit,
+/// which kctx still caps at an hour).
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 5s, 500ms, 1m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+    };
+    Ok(if secs <= 0.0 {
+        Duration::from_secs(3600)
+    } else {
+        Duration::from_secs_f64(secs)
+    })
+}
+
+/// A relative file path in a kubeconfig is relative to that file's directory (client-go).
+fn absolutize(v: &mut Map<String, Value>, key: &str, base: &Path) {
+    if let Some(Value::String(p)) = v.get_mut(key) {
+        if !p.is_empty() && !Path::new(p.as_str()).is_absolute() {
+            *p = base.join(&*p).display().to_string();
+        }
+    }
+}
+
+fn entry(m: &Merged, kind: Kind, name: &str) -> Option<(Map<String, Value>, std::path::PathBuf)> {
+    let f: &KubeFile = m.owner_file(kind, name)?;
+    let dir = f.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Some((f.entry_json(kind, name)?, dir))
+}
+
+/// Connects to `context` (nothing is sent until a call).
+pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> {
+    if !m.has(Kind::Contexts, context) {
+        return Err(m.unknown(Kind::Contexts, context));
+    }
+    let (ctx, _) = entry(m, Kind::Contexts, context)
+        .ok_or_else(|| anyhow!("cannot read context {context:?}"))?;
+    let body = ctx
+        .get("context")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let cluster_name = body
+        .get("cluster")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("context {context:?} names no cluster"))?
+        .to_owned();
+    let (mut cluster, cdir) = entry(m, Kind::Clusters, &cluster_name).ok_or_else(|| {
+        anyhow!("context {context:?} names cluster {cluster_name:?}, which the kubeconfig does not define")
+    })?;
+    if let Some(Value::Object(c)) = cluster.get_mut("cluster") {
+        absolutize(c, "certificate-authority", &cdir);
+    }
+    let server = cluster
+        .get("cluster")
+        .and_then(|c| c.get("server"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if server.is_empty() {
+        bail!("cluster {cluster_name:?} of context {context:?} has no server");
+    }
+    let mut users = Vec::new();
+    let mut minted = None;
+    if let Some(user_name) = body.get("user").and_then(Value::as_str) {
+        let (mut user, udir) = entry(m, Kind::Users, user_name).ok_or_else(|| {
+            anyhow!("context {context:?} names user {user_name:?}, which the kubeconfig does not define")
+        })?;
+        if let Some(Value::Object(u)) = user.get_mut("user") {
+            for k in ["client-certificate", "client-key", "tokenFile"] {
+                absolutize(u, k, &udir);
+            }
+            if let Some(Value::Object(e)) = u.get_mut("exec") {
+                if e.get("command")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| c.contains('/'))
+                {
+                    absolutize(e, "command", &udir);
+                }
+            }
+            if let Some(exec) = EksExec::from_user(u).filter(|e| e.command == "kctx") {
+                // the plugin's token, minted here as `kctx token` would (same cache)
+                for (k, v) in &exec.env {
+                    // SAFETY (std::env::set_var): no other thread exists yet in this process.
+                    std::env::set_var(k, v);
+                }
+                let targs = crate::cli::parse_token_args(&exec.args[1..]).with_context(|| {
+                    format!("user {user_name:?} of context {context:?}: its `kctx token` arguments")
+                })?;
+                minted = Some(crate::cmd::token_status(&targs)?.token);
+                u.remove("exec");
+            }
+        }
+        users.push(user);
+    }
+    let kc = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "users": users,
+        "contexts": [ctx],
+        "current-context": context,
+    });
+    let kc: KubeKubeconfig =
+        serde_json::from_value(kc).map_err(|e| anyhow!("context {context:?}: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let opts = KubeConfigOptions {
+        context: Some(context.to_owned()),
+        ..Default::default()
+    };
+    let mut cfg = rt
+        .block_on(::kube::Config::from_custom_kubeconfig(kc, &opts))
+        .map_err(|e| {
+            anyhow!(
+                "context {context:?}: {}",
+                crate::aws::one_line(&crate::aws::error_chain(&e))
+            )
+        })?;
+    if let Some(t) = minted {
+        cfg.auth_info.token = Some(t.into());
+        cfg.auth_info.token_file = None;
+        cfg.auth_info.exec = None;
+    }
+    cfg.connect_timeout = Some(timeout);
+    cfg.read_timeout = Some(timeout);
+    cfg.write_timeout = Some(timeout);
+    cfg.default_retry = false;
+    let client = {
+        let _guard = rt.enter();
+        ::kube::Client::try_from(cfg).map_err(|e| {
+            anyhow!(
+                "context {context:?} ({server}): {}",
+                crate::aws::one_line(&crate::aws::error_chain(&e))
+            )
+        })?
+    };
+    Ok(Cluster {
+        context: context.to_owned(),
+        server,
+        client,
+        rt,
+        timeout,
+    })
+}
+
+fn call_error(e: ::kube::Error) -> CallError {
+    match e {
+        ::kube::Error::Api(s) => CallError::Status {
+            code: s.code,
+            reason: s.reason.clone(),
+            message: s.message.clone(),
+        },
+        ::kube::Error::Service(e) => {
+            CallError::Unreachable(crate::aws::one_line(&crate::aws::error_chain(&*e)))
+        }
+        ::kube::Error::HyperError(e) => {
+            CallError::Unreachable(crate::aws::one_line(&crate::aws::error_chain(&e)))
+        }
+        other => CallError::Other(crate::aws::one_line(&crate::aws::error_chain(&other))),
+    }
+}
+
+impl Cluster {
+    fn call<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, ::kube::Error>>,
+    ) -> Result<T, CallError> {
+        let limit = self.timeout;
+        match self
+            .rt
+            .block_on(async move { tokio::time::timeout(limit, fut).await })
+        {
+            Ok(r) => r.map_err(call_error),
+            Err(_) => Err(CallError::Unreachable(format!(
+                "no answer within {}",
+                humantime(self.timeout)
+            ))),
+        }
+    }
+
+    /// A call error as one line naming the context and server, with what it means.
+    pub fn explain(&self, what: &str, e: &CallError) -> anyhow::Error {
+        let at = format!("context {:?} ({})", self.context, self.server);
+        match e {
+            CallError::Unreachable(why) => anyhow!(
+                "cannot reach the cluster of {at}: {why} (limit {}; --request-timeout changes it)",
+                humantime(self.timeout)
+            ),
+            CallError::Status { code: 401, .. } => anyhow!(
+                "the cluster of {at} does not accept this identity (401 Unauthorized): `kctx access` tells whether an access entry or aws-auth maps it"
+            ),
+            CallError::Status { code: 403, message, .. } => {
+                anyhow!("{what} is forbidden for this identity on {at}: {}", crate::aws::one_line(message))
+            }
+            CallError::Status { code, reason, message } => anyhow!(
+                "{what} on {at} failed: HTTP {code} {reason}: {}",
+                crate::aws::one_line(message)
+            ),
+            CallError::Other(why) => anyhow!("{what} on {at} failed: {why}"),
+        }
+    }
+
+    /// Every namespace's name (sorted).
+    pub fn namespaces(&self) -> Result<Vec<String>, CallError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        let mut names = Vec::new();
+        let mut lp = ListParams::default().limit(500);
+        loop {
+            let page = self.call(api.list(&lp))?;
+            names.extend(page.items.into_iter().filter_map(|n| n.metadata.name));
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => lp = lp.continue_token(&c),
+                None => break,
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Whether a namespace exists (a 404 is `Ok(false)`).
+    pub fn namespace_exists(&self, name: &str) -> Result<bool, CallError> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        match self.call(api.get(name)) {
+            Ok(_) => Ok(true),
+            Err(CallError::Status { code: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Who the cluster says the caller is: SelfSubjectReview (`kubectl auth whoami`),
+    /// authentication.k8s.io/v1, falling back to v1beta1 on clusters older than 1.28.
+    pub fn whoami(&self) -> Result<UserInfo, CallError> {
+        let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
+        match self.call(api.create(&PostParams::default(), &SelfSubjectReview::default())) {
+            Ok(r) => {
+                let ui = r.status.and_then(|s| s.user_info).unwrap_or_default();
+                Ok(UserInfo {
+                    username: ui.username.unwrap_or_default(),
+                    uid: ui.uid.unwrap_or_default(),
+                    groups: ui.groups.unwrap_or_default(),
+                    extra: ui.extra.unwrap_or_default().into_iter().collect(),
+                    api_version: "authentication.k8s.io/v1".into(),
+                })
+            }
+            Err(CallError::Status { code: 404, .. }) => self.whoami_v1beta1(),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn whoami_v1beta1(&self) -> Result<UserInfo, CallError> {
+        use ::kube::core::{ApiResource, DynamicObject, GroupVersionKind, TypeMeta};
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("authentication.k8s.io", "v1beta1", "SelfSubjectReview"),
+            "selfsubjectreviews",
+        );
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
+        let obj = DynamicObject {
+            types: Some(TypeMeta {
+                api_version: ar.api_version.clone(),
+                kind: ar.kind.clone(),
+            }),
+            metadata: Default::default(),
+            data: json!({}),
+        };
+        let r = self.call(api.create(&PostParams::default(), &obj))?;
+        let ui = r
+            .data
+            .pointer("/status/userInfo")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let strs = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Ok(UserInfo {
+            username: ui["username"].as_str().unwrap_or_default().to_owned(),
+            uid: ui["uid"].as_str().unwrap_or_default().to_owned(),
+            groups: strs(&ui["groups"]),
+            extra: ui["extra"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), strs(v))).collect())
+                .unwrap_or_default(),
+            api_version: "authentication.k8s.io/v1beta1".into(),
+        })
+    }
+
+    /// A ConfigMap (`None` when it does not exist).
+    pub fn config_map(&self, namespace: &str, name: &str) -> Result<Option<ConfigMap>, CallError> {
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        match self.call(api.get(name)) {
+            Ok(c) => Ok(Some(c)),
+            Err(CallError::Status { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// What the cluster knows of the caller.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct UserInfo {
+    pub username: String,
+    pub uid: String,
+    pub groups: Vec<String>,
+    pub extra: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(skip)]
+    pub api_version: String,
+}
+
+fn humantime(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_like_kubectl() {
+        assert_eq!(parse_timeout("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_timeout("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_timeout("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_timeout("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_timeout("0").unwrap(), Duration::from_secs(3600));
+        assert!(parse_timeout("five").is_err());
+        assert!(parse_timeout("5y").is_err());
+    }
+}
