@@ -95,7 +95,53 @@ pub enum Command {
     Access(AccessArgs),
     /// Print kctx's version (and the git revision it was built from)
     Version,
+    /// Start a shell whose context no other terminal can change (a private kubeconfig)
+    Shell(SessionArgs),
+    /// Print the exports that isolate this shell on a context: eval "$(kctx env CONTEXT)"
+    Env(EnvArgs),
+    /// Run one command in a context: kctx exec CONTEXT -- kubectl get pods
+    Exec(ExecArgs),
+    /// Print context/namespace for a shell prompt (fast; marks an isolated shell)
+    Prompt(PromptArgs),
 }
+
+/// What a per-shell session starts with.
+#[derive(Args, Debug, Clone)]
+pub struct SessionArgs {
+    /// Context (default: the current one)
+    #[arg(add = ArgValueCandidates::new(context_candidates))]
+    pub context: Option<String>,
+    /// Namespace for the session (the context's otherwise)
+    #[arg(short = 'n', long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Do not export AWS_PROFILE / AWS_REGION of the context's EKS user
+    #[arg(long)]
+    pub no_aws: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Print exports for this shell (default: $SHELL's): bash, zsh, sh, fish
+    #[arg(long, value_name = "SHELL")]
+    pub shell: Option<String>,
+    /// Print what restores the environment from before `kctx env`
+    #[arg(long, conflicts_with_all = ["context", "namespace", "no_aws"])]
+    pub off: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PromptArgs {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {

@@ -15,5 +15,6 @@ pub mod exec_credential;
 pub mod identity;
 pub mod kube;
 pub mod kubeconfig;
+pub mod session;
 pub mod store;
 pub mod sts;

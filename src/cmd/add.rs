@@ -25,7 +25,8 @@ impl Run for AddArgs {
             );
         }
         let entries = self.entries(&info)?;
-        let paths = kubeconfig::paths();
+        super::contexts::note_if_isolated("add");
+        let paths = crate::session::library_paths();
         let extras: Vec<PathBuf> = self
             .kubeconfig
             .iter()

@@ -3,6 +3,7 @@
 use anyhow::{anyhow, Result};
 
 use crate::kubeconfig::{self, arn_account, EksExec, Kind, Merged, Op, Plan, Transaction};
+use crate::session;
 use crate::store::state::State;
 
 /// What to say when there are no contexts at all.
@@ -21,7 +22,8 @@ pub fn no_contexts_hint() -> String {
 /// and no context is named ARG itself.
 pub fn switch_or_rename(arg: &str) -> Result<()> {
     if let Some((new, old)) = arg.split_once('=') {
-        if !new.is_empty() && !old.is_empty() && !Merged::load().has(Kind::Contexts, arg) {
+        let library = Merged::load_paths(&session::library_paths());
+        if !new.is_empty() && !old.is_empty() && !library.has(Kind::Contexts, arg) {
             return super::rename::rename(old, new);
         }
     }
@@ -62,9 +64,80 @@ pub fn unset() -> Result<()> {
     Ok(())
 }
 
+/// The contexts to offer (the user's whole library, also inside an isolated shell) and the
+/// current one (the shell's own, when isolated).
+pub fn view() -> (Merged, Vec<String>, Option<String>) {
+    let here = Merged::load();
+    let current = here.current_context().map(str::to_owned);
+    if session::current().is_none() {
+        let names = here.names(Kind::Contexts);
+        return (here, names, current);
+    }
+    let library = Merged::load_paths(&session::library_paths());
+    let names = library.names(Kind::Contexts);
+    (library, names, current)
+}
+
+/// For commands that edit the user's kubeconfig files from inside an isolated shell: a note
+/// that they do (the shell's own copy is not what they change).
+pub fn note_if_isolated(what: &str) {
+    if session::current().is_some() {
+        let files: Vec<String> = session::library_paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!(
+            "kctx: note: this shell is isolated; {what} edits your kubeconfig ({}), not this shell's context",
+            files.join(":")
+        );
+    }
+}
+
+/// `use` inside an isolated shell: the shell's file gets the chosen context from the library;
+/// no other shell and none of the user's files change.
+fn switch_session(s: &session::Session, name: &str) -> Result<()> {
+    let library = Merged::load_paths(&session::library_paths());
+    library.require_readable()?;
+    let here = Merged::load();
+    let files = here.paths();
+    let mut state = State::load(&files);
+    let name = if name == "-" {
+        state.previous_context.clone().ok_or_else(|| {
+            anyhow!("no previous context in this shell (kctx remembers it after `kctx use NAME`)")
+        })?
+    } else {
+        name.to_owned()
+    };
+    if !library.has(Kind::Contexts, &name) {
+        return Err(unknown_context(&library, &name));
+    }
+    let previous = here.current_context().map(str::to_owned);
+    session::replace(&s.file, &library, &name, None)?;
+    if previous.as_deref() != Some(name.as_str()) {
+        state.previous_context = previous;
+        state.save(&files);
+    }
+    eprintln!(
+        "Switched this shell to context {name:?} (other shells and your kubeconfig are unchanged)."
+    );
+    let want = session::aws_env(&library, &name);
+    if let Some((_, p)) = want.iter().find(|(k, _)| *k == "AWS_PROFILE") {
+        if std::env::var("AWS_PROFILE").ok().as_deref() != Some(p.as_str()) {
+            eprintln!(
+                "kctx: note: AWS_PROFILE here is not {p:?}, which this context uses; `eval \"$(kctx env {})\"` sets it",
+                session::quote_posix(&name)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Switches to `name` (`-`: the previous context), deciding from the files as read under
 /// their locks, and remembers the previous context for `kctx use -` under the same locks.
 pub fn switch(name: &str) -> Result<()> {
+    if let Some(s) = session::current() {
+        return switch_session(&s, name);
+    }
     let paths = kubeconfig::paths();
     let tx = Transaction::begin(&paths, &[])?;
     let m = &tx.merged;

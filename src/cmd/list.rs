@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use super::contexts::{no_contexts_hint, rows};
+use super::contexts::{no_contexts_hint, rows, view};
 use super::ui;
 use super::Run;
 use crate::cli::{ListArgs, ListFormat};
@@ -12,7 +12,7 @@ use crate::kubeconfig::{Kind, Merged};
 
 impl Run for ListArgs {
     fn run(&self) -> Result<ExitCode> {
-        let merged = Merged::load();
+        let merged = Merged::load_paths(&crate::session::library_paths());
         merged.require_readable()?;
         print_list(&merged, self.output)?;
         Ok(ExitCode::SUCCESS)
@@ -23,20 +23,20 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
     let mut out = String::new();
     match format {
         ListFormat::Plain => {
-            let names = merged.names(Kind::Contexts);
+            let (_, names, current) = view();
             if names.is_empty() {
                 eprintln!("{}", no_contexts_hint());
             }
-            out = ui::name_list(&names, merged.current_context());
+            out = ui::name_list(&names, current.as_deref());
         }
         ListFormat::Name => {
-            for name in merged.names(Kind::Contexts) {
+            for name in view().1 {
                 out.push_str(&name);
                 out.push('\n');
             }
         }
         ListFormat::Json => {
-            out = serde_json::to_string_pretty(&rows(merged))?;
+            out = serde_json::to_string_pretty(&marked_rows(merged))?;
             out.push('\n');
         }
         ListFormat::Wide => {
@@ -52,7 +52,7 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
                 "ROLE/PROFILE",
             ]
             .map(String::from)];
-            for r in &rows(merged) {
+            for r in &marked_rows(merged) {
                 let eks = r.eks.as_ref();
                 let who = eks.and_then(|e| {
                     e.exec
@@ -76,6 +76,16 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
     }
     print!("{out}");
     Ok(())
+}
+
+/// The rows, with the current context as this shell sees it (an isolated shell's own).
+fn marked_rows(merged: &Merged) -> Vec<super::contexts::Row> {
+    let current = view().2;
+    let mut rows = rows(merged);
+    for r in &mut rows {
+        r.current = current.as_deref() == Some(r.name.as_str());
+    }
+    rows
 }
 
 /// `kctx current`.

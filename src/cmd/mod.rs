@@ -9,13 +9,18 @@ use crate::cli::{Cli, Command};
 mod access;
 mod add;
 mod cache;
+mod child;
 mod completions;
 mod contexts;
+mod env;
+mod exec;
 mod list;
 mod ns;
 mod pick;
+mod prompt;
 mod rename;
 mod rm;
+mod shell;
 mod token;
 pub mod ui;
 mod use_context;
@@ -77,6 +82,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Completions(a)) => a.run(),
         Some(Command::Whoami(a)) => a.run(),
         Some(Command::Access(a)) => a.run(),
+        Some(Command::Shell(a)) => a.run(),
+        Some(Command::Env(a)) => a.run(),
+        Some(Command::Exec(a)) => a.run(),
+        Some(Command::Prompt(a)) => a.run(),
         Some(Command::Version) => {
             println!("kctx {}", crate::cli::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -4,19 +4,17 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::contexts::{no_contexts_hint, switch};
+use super::contexts::{no_contexts_hint, switch, view};
 use super::ui;
-use crate::kubeconfig::{Kind, Merged};
 
 pub fn run() -> Result<ExitCode> {
-    let merged = Merged::load();
+    let (merged, names, current) = view();
     merged.require_readable()?;
-    let names = merged.names(Kind::Contexts);
     if names.is_empty() {
         eprintln!("{}", no_contexts_hint());
         return Ok(ExitCode::SUCCESS);
     }
-    let current = merged.current_context();
+    let current = current.as_deref();
     if !ui::interactive() {
         print!("{}", ui::name_list(&names, current));
         return Ok(ExitCode::SUCCESS);

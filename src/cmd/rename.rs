@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Run;
 use crate::cli::RenameArgs;
-use crate::kubeconfig::{self, Kind, Op, Plan, Transaction};
+use crate::kubeconfig::{Kind, Op, Plan, Transaction};
 use crate::store::state::State;
 
 impl Run for RenameArgs {
@@ -29,7 +29,8 @@ pub fn rename(old: &str, new: &str) -> Result<()> {
         if new.trim().is_empty() {
             bail!("the new context name is empty");
         }
-        let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
+        super::contexts::note_if_isolated("rename");
+        let tx = Transaction::begin(&crate::session::library_paths(), &[])?;
         let m = &tx.merged;
         m.require_readable()?;
         let old = super::contexts::dot(m, old)?;

@@ -8,11 +8,12 @@ use anyhow::Result;
 
 use super::Run;
 use crate::cli::RmArgs;
-use crate::kubeconfig::{self, Kind, Op, Plan, Transaction};
+use crate::kubeconfig::{Kind, Op, Plan, Transaction};
 
 impl Run for RmArgs {
     fn run(&self) -> Result<ExitCode> {
-        let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
+        super::contexts::note_if_isolated("rm");
+        let tx = Transaction::begin(&crate::session::library_paths(), &[])?;
         let m = &tx.merged;
         m.require_readable()?;
         // Everything below is decided from the files as read under their locks.

@@ -56,7 +56,12 @@ impl Kind {
 /// The files named by `KUBECONFIG` (`:`-separated, empty parts skipped, `~` expanded), else
 /// `~/.kube/config`.
 pub fn paths() -> Vec<PathBuf> {
-    let v: Vec<PathBuf> = std::env::var("KUBECONFIG")
+    paths_from(std::env::var("KUBECONFIG").ok().as_deref())
+}
+
+/// The files a `KUBECONFIG` value names (unset or empty: `~/.kube/config`).
+pub fn paths_from(kubeconfig: Option<&str>) -> Vec<PathBuf> {
+    let v: Vec<PathBuf> = kubeconfig
         .unwrap_or_default()
         .split(':')
         .filter(|s| !s.trim().is_empty())

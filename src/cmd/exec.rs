@@ -1,0 +1,32 @@
+//! `kctx exec [CONTEXT] -- COMMAND…`: one command on a private kubeconfig.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::Result;
+
+use super::shell::prepare;
+use super::{child, Run};
+use crate::cli::ExecArgs;
+use crate::session::{self, Saved};
+
+impl Run for ExecArgs {
+    fn run(&self) -> Result<ExitCode> {
+        let (library, context, aws) = prepare(&self.session)?;
+        let file = session::create(
+            std::process::id() as i32,
+            &library,
+            &context,
+            self.session.namespace.as_deref(),
+        )?;
+        let mut cmd = Command::new(&self.command[0]);
+        cmd.args(&self.command[1..]);
+        for (k, v) in session::variables(&file, &Saved::now(), &aws) {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let f = file.clone();
+        child::run(cmd, &self.command[0], move || session::remove(&f))
+    }
+}
