@@ -159,7 +159,7 @@ fn entries_near_expiry_or_from_a_moved_clock_are_not_served() {
         now - Duration::from_secs(20 * 60),      // expired
         now + Duration::from_secs(3600),         // clock moved back after signing
     ] {
-        let old = kctx::sts::token(
+        let old = kctx::aws::sts::token(
             &creds,
             "us-west-2",
             "sts.us-west-2.amazonaws.com",

@@ -176,7 +176,7 @@ fn cluster_id_is_signed_as_x_k8s_aws_id() {
     let token = exec_credential(&out).2;
     let signed = kctx::store::cache::token_signed_at(&token).unwrap();
     let creds = aws_credential_types::Credentials::new(AK, SK, None, None, "t");
-    let expect = kctx::sts::token(
+    let expect = kctx::aws::sts::token(
         &creds,
         "us-east-1",
         "sts.us-east-1.amazonaws.com",
@@ -185,7 +185,7 @@ fn cluster_id_is_signed_as_x_k8s_aws_id() {
     )
     .unwrap();
     assert_eq!(token, expect);
-    let other = kctx::sts::token(
+    let other = kctx::aws::sts::token(
         &creds,
         "us-east-1",
         "sts.us-east-1.amazonaws.com",
@@ -419,7 +419,7 @@ fn role_arn_assumes_the_role_via_moto_and_keeps_the_real_sts_host() {
     );
     let signed = kctx::store::cache::token_signed_at(&token).unwrap();
     assert_eq!(
-        kctx::sts::token(&creds, "us-west-2", &p.host, "c", signed).unwrap(),
+        kctx::aws::sts::token(&creds, "us-west-2", &p.host, "c", signed).unwrap(),
         token
     );
 }

@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use kctx::sts::{self, Variant};
+use kctx::aws::sts::{self, Variant};
 use serde_json::Value;
 
 fn at(s: &str) -> SystemTime {

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::Run;
-use crate::access::{self, Eks, Entry, Scope};
+use crate::aws::access::{self, Eks, Entry, Scope};
+use crate::aws::identity::{self, Caller};
 use crate::aws::{self, AwsArgs};
 use crate::cli::{AccessArgs, AccessCommand, AccessTarget, ReportFormat};
-use crate::identity::{self, Caller};
 use crate::kubeconfig::{EksExec, Kind, Merged};
 
 /// Exit codes of `kctx access` (check): 0 granted, these otherwise, 1 for errors.

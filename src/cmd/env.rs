@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use super::shell::prepare;
+use super::shell::{prepare, Prepared};
 use super::Run;
 use crate::cli::EnvArgs;
 use crate::session::{self, Saved, Syntax};
@@ -20,7 +20,11 @@ impl Run for EnvArgs {
             print!("{}", syntax.render(&session::restore(&s.saved)));
             return Ok(ExitCode::SUCCESS);
         }
-        let (library, context, aws) = prepare(&self.session)?;
+        let Prepared {
+            library,
+            context,
+            aws,
+        } = prepare(&self.session)?;
         let (file, saved) = match session::current() {
             // already isolated: switch this shell's file, keep what was saved first
             Some(s) => {

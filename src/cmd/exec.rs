@@ -4,14 +4,18 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Result;
 
-use super::shell::prepare;
+use super::shell::{prepare, Prepared};
 use super::{child, Run};
 use crate::cli::ExecArgs;
 use crate::session::{self, Saved};
 
 impl Run for ExecArgs {
     fn run(&self) -> Result<ExitCode> {
-        let (library, context, aws) = prepare(&self.session)?;
+        let Prepared {
+            library,
+            context,
+            aws,
+        } = prepare(&self.session)?;
         let file = session::create(
             std::process::id() as i32,
             &library,

@@ -9,8 +9,16 @@ use crate::cli::SessionArgs;
 use crate::kubeconfig::Merged;
 use crate::session::{self, Saved};
 
+/// What a session starts from.
+pub struct Prepared {
+    pub library: Merged,
+    pub context: String,
+    /// AWS_PROFILE / AWS_REGION to export
+    pub aws: Vec<(&'static str, String)>,
+}
+
 /// The library, the context asked for (default: the current one) and its AWS variables.
-pub fn prepare(a: &SessionArgs) -> Result<(Merged, String, Vec<(&'static str, String)>)> {
+pub fn prepare(a: &SessionArgs) -> Result<Prepared> {
     let library = Merged::load_paths(&session::library_paths());
     library.require_readable()?;
     let context = match &a.context {
@@ -32,7 +40,11 @@ pub fn prepare(a: &SessionArgs) -> Result<(Merged, String, Vec<(&'static str, St
     } else {
         session::aws_env(&library, &context)
     };
-    Ok((library, context, aws))
+    Ok(Prepared {
+        library,
+        context,
+        aws,
+    })
 }
 
 impl Run for SessionArgs {
@@ -43,7 +55,11 @@ impl Run for SessionArgs {
                 s.file.display()
             );
         }
-        let (library, context, aws) = prepare(self)?;
+        let Prepared {
+            library,
+            context,
+            aws,
+        } = prepare(self)?;
         let file = session::create(
             std::process::id() as i32,
             &library,

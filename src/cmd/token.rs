@@ -8,11 +8,11 @@ use anyhow::{Context, Result};
 use aws_credential_types::Credentials;
 
 use super::Run;
+use crate::aws::sts;
 use crate::aws::{self, AwsArgs, RoleRequest};
 use crate::cli::TokenArgs;
 use crate::exec_credential::{self, Status};
 use crate::store::cache::{self, Cache, Entry, KeyBuilder, Payload, Summary};
-use crate::sts;
 
 impl Run for TokenArgs {
     fn run(&self) -> Result<ExitCode> {

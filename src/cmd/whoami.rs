@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::Run;
 use crate::aws;
+use crate::aws::identity::{self, Caller, EksContext};
 use crate::cli::{ReportFormat, WhoamiArgs};
-use crate::identity::{self, Caller, EksContext};
 use crate::kube::{self, UserInfo};
 use crate::kubeconfig::{EksExec, Kind, Merged};
 

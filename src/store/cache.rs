@@ -167,7 +167,7 @@ impl Entry {
 /// The X-Amz-Date inside a token, decoded from the token itself (not trusted from metadata).
 pub fn token_signed_at(token: &str) -> Option<SystemTime> {
     use base64::Engine;
-    let b64 = token.strip_prefix(crate::sts::TOKEN_PREFIX)?;
+    let b64 = token.strip_prefix(crate::aws::sts::TOKEN_PREFIX)?;
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(b64)
         .ok()?;
@@ -196,11 +196,11 @@ pub fn token_fresh(status: &Status, now: SystemTime, margin: Duration) -> bool {
         return false;
     }
     // An expiry beyond what EKS accepts was not written by kctx: never believed.
-    if exp > signed + crate::sts::EKS_ACCEPT_WINDOW {
+    if exp > signed + crate::aws::sts::EKS_ACCEPT_WINDOW {
         return false;
     }
     let age = now.duration_since(signed).unwrap_or_default();
-    age + margin < crate::sts::EKS_ACCEPT_WINDOW && now + margin < exp
+    age + margin < crate::aws::sts::EKS_ACCEPT_WINDOW && now + margin < exp
 }
 
 /// The token cache directory, reached only through [`PrivateDir`] checks.
@@ -380,7 +380,7 @@ mod tests {
 
     fn status_at(signed: SystemTime) -> Status {
         let creds = Credentials::new("AKID", "SECRET", None, None, "t");
-        let tok = crate::sts::token(
+        let tok = crate::aws::sts::token(
             &creds,
             "us-east-1",
             "sts.us-east-1.amazonaws.com",
@@ -390,7 +390,7 @@ mod tests {
         .unwrap();
         Status {
             expiration_timestamp: crate::exec_credential::rfc3339(
-                signed + crate::sts::TOKEN_LIFETIME,
+                signed + crate::aws::sts::TOKEN_LIFETIME,
             ),
             token: tok,
         }

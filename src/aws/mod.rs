@@ -5,6 +5,10 @@
 //! profiles, SSO, credential_process, web identity, containers, instance metadata) goes
 //! through `aws-config`'s full provider chain. Region never comes from instance metadata.
 
+pub mod access;
+pub mod identity;
+pub mod sts;
+
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +20,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
 use aws_types::region::Region;
 
-use crate::sts::Variant;
+use self::sts::Variant;
 
 /// Settings shared by every command that talks to AWS.
 #[derive(Debug, Clone, Default)]
@@ -195,7 +199,7 @@ pub fn resolve_target(args: &AwsArgs, profiles: &mut Option<Profiles>) -> Result
             ),
         },
     };
-    crate::sts::validate_region(&region)?;
+    crate::aws::sts::validate_region(&region)?;
     let flag = |env: &str, key: &str| {
         env_bool(env)
             .or_else(|| {
@@ -402,7 +406,7 @@ pub fn eks_endpoint_shown(region: &str) -> String {
     }
     format!(
         "https://eks.{region}.{}",
-        crate::sts::partition(region).dns_suffix
+        crate::aws::sts::partition(region).dns_suffix
     )
 }
 

@@ -129,7 +129,7 @@ pub fn policy_arn(input: &str, partition: &str) -> Result<String> {
 
 /// The partition of a region (for policy ARNs).
 pub fn partition(region: &str) -> &'static str {
-    crate::sts::partition(region).name
+    crate::aws::sts::partition(region).name
 }
 
 /// Collects every page: `page(token)` returns one page's items and the next token.
@@ -299,7 +299,7 @@ impl Eks<'_> {
         let all = self.list_entries()?;
         match all
             .iter()
-            .find(|a| crate::identity::same_principal(a, principal))
+            .find(|a| crate::aws::identity::same_principal(a, principal))
         {
             Some(arn) => self.entry(arn),
             None => Ok(None),
