@@ -180,6 +180,18 @@ pub struct AccessTarget {
     pub profile: Option<String>,
 }
 
+/// Where the aws-auth ConfigMap is read from.
+#[derive(Args, Debug, Clone)]
+pub struct AwsAuthArgs {
+    /// Read aws-auth from this file (`kubectl get cm aws-auth -n kube-system -o yaml`) instead
+    /// of the cluster
+    #[arg(long, value_name = "FILE")]
+    pub aws_auth_file: Option<std::path::PathBuf>,
+    /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
+    pub request_timeout: std::time::Duration,
+}
+
 #[derive(Args, Debug, Clone)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct AccessArgs {
@@ -190,20 +202,41 @@ pub struct AccessArgs {
     pub cluster: Option<String>,
     #[command(flatten)]
     pub target: AccessTarget,
+    #[command(flatten)]
+    pub aws_auth: AwsAuthArgs,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub output: ReportFormat,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    #[value(name = "API_AND_CONFIG_MAP")]
+    ApiAndConfigMap,
+    #[value(name = "API")]
+    Api,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::ApiAndConfigMap => "API_AND_CONFIG_MAP",
+            AuthMode::Api => "API",
+        }
+    }
+}
+
 #[derive(Subcommand, Debug, Clone)]
 pub enum AccessCommand {
-    /// List every access entry of a cluster with its policies
+    /// List a cluster's access entries with their policies, and its aws-auth mappings
     List {
         /// EKS cluster name (default: the context's cluster)
         #[arg(conflicts_with = "context")]
         cluster: Option<String>,
         #[command(flatten)]
         target: AccessTarget,
+        #[command(flatten)]
+        aws_auth: AwsAuthArgs,
         /// Output format
         #[arg(long, short = 'o', value_enum, default_value = "text")]
         output: ReportFormat,
@@ -214,10 +247,19 @@ pub enum AccessCommand {
         principal_arn: String,
         /// Policy: ARN, name (AmazonEKSViewPolicy) or cluster-admin, admin, edit, view
         #[arg(long)]
-        policy: String,
+        policy: Option<String>,
         /// Scope the policy to these namespaces (default: the whole cluster)
         #[arg(long = "namespace", short = 'n', value_name = "NS")]
         namespaces: Vec<String>,
+        /// Entry type: STANDARD (default), EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        /// Kubernetes groups the principal gets (for RBAC bindings)
+        #[arg(long, value_name = "GROUP", num_args = 1..)]
+        kubernetes_groups: Vec<String>,
+        /// Kubernetes username (default: EKS's, from the principal)
+        #[arg(long)]
+        username: Option<String>,
         /// EKS cluster name (default: the context's cluster)
         #[arg(conflicts_with = "context")]
         cluster: Option<String>,
@@ -236,6 +278,26 @@ pub enum AccessCommand {
         cluster: Option<String>,
         #[command(flatten)]
         target: AccessTarget,
+    },
+    /// Move aws-auth's mappings to access entries (eksctl's rules); a plan unless --approve
+    Migrate {
+        /// EKS cluster name (default: the context's cluster)
+        #[arg(conflicts_with = "context")]
+        cluster: Option<String>,
+        /// Where to end: API_AND_CONFIG_MAP (aws-auth still read) or API (one-way: it no
+        /// longer is; only when every mapping moved)
+        #[arg(long, value_enum, default_value = "API_AND_CONFIG_MAP")]
+        target_authentication_mode: AuthMode,
+        /// Make the changes (without it: print the plan, change nothing)
+        #[arg(long)]
+        approve: bool,
+        #[command(flatten)]
+        target: AccessTarget,
+        #[command(flatten)]
+        aws_auth: AwsAuthArgs,
+        /// Output format
+        #[arg(long, short = 'o', value_enum, default_value = "text")]
+        output: ReportFormat,
     },
 }
 

@@ -5,7 +5,8 @@
 //! - `kubeconfig`: the document, the model kubectl sees, and verified in-place edits;
 //! - `store`: atomic owner-keeping writes, private directories, the token cache, `use -` state;
 //! - `aws/`: credentials and clients (`mod.rs`), token presigning (`sts`), a context's AWS
-//!   identity (`identity`), EKS access entries (`access`); `exec_credential`: the plugin protocol;
+//!   identity (`identity`), EKS access entries (`access`), the aws-auth ConfigMap (`auth_map`)
+//!   and its migration to access entries (`migrate`); `exec_credential`: the plugin protocol;
 //! - `kube`: the cluster's API (kube-rs); `session`: per-shell kubeconfigs.
 
 pub mod aws;

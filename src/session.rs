@@ -331,6 +331,18 @@ pub fn quote_posix(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// A shell word for a command shown to the user: bare when it needs no quotes.
+pub fn word_posix(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@=+,%".contains(&b));
+    if plain {
+        s.to_owned()
+    } else {
+        quote_posix(s)
+    }
+}
+
 /// A shell word for fish: single quotes, with `\` and `'` escaped.
 pub fn quote_fish(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))

@@ -72,6 +72,68 @@ impl Scope {
     }
 }
 
+/// What CreateAccessEntry is given besides the principal.
+#[derive(Debug, Clone, Default)]
+pub struct NewEntry {
+    /// STANDARD (default), EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX
+    pub kind: Option<String>,
+    pub username: Option<String>,
+    pub groups: Vec<String>,
+}
+
+/// Entry types that EKS accepts, and whether each takes username, groups and policies.
+pub const ENTRY_TYPES: [&str; 5] = [
+    "STANDARD",
+    "EC2_LINUX",
+    "EC2_WINDOWS",
+    "FARGATE_LINUX",
+    "HYBRID_LINUX",
+];
+
+/// Checks a new entry as EKS would, before calling it: known type; node types take no
+/// username, groups or policy (and must be roles); no `system:` groups; no reserved username
+/// prefix; `{{SessionName}}` with a `:` before it.
+pub fn validate_entry(principal: &str, e: &NewEntry, policy: bool) -> Result<()> {
+    let kind = e.kind.as_deref().unwrap_or("STANDARD");
+    if !ENTRY_TYPES.contains(&kind) {
+        bail!(
+            "unknown access entry type {kind:?} (one of {})",
+            ENTRY_TYPES.join(", ")
+        );
+    }
+    if kind != "STANDARD" {
+        if e.username.is_some() || !e.groups.is_empty() || policy {
+            bail!("a {kind} access entry takes no --username, --kubernetes-groups or --policy (EKS gives node entries their own)");
+        }
+        if !principal.contains(":role/") {
+            bail!("a {kind} access entry needs an IAM role, not {principal}");
+        }
+    }
+    if principal.contains(":role/aws-service-role/") {
+        bail!("{principal} is a service-linked role: EKS does not allow access entries for it");
+    }
+    if let Some(g) = e.groups.iter().find(|g| g.starts_with("system:")) {
+        bail!("the Kubernetes group {g:?} is not allowed in an access entry (names starting with \"system:\" are reserved)");
+    }
+    if let Some(u) = &e.username {
+        if let Some(p) = RESERVED_USERNAME_PREFIXES
+            .iter()
+            .find(|p| u.starts_with(**p))
+        {
+            bail!("the username {u:?} is not allowed in an access entry (usernames may not start with {p:?})");
+        }
+        if let Some((before, _)) = u.split_once("{{SessionName}}") {
+            if !before.contains(':') {
+                bail!("the username {u:?} needs a ':' before {{{{SessionName}}}} (e.g. \"dev:{{{{SessionName}}}}\")");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Username prefixes EKS reserves for itself.
+pub const RESERVED_USERNAME_PREFIXES: [&str; 5] = ["system:", "eks:", "aws:", "amazon:", "iam:"];
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Policy {
     pub policy_arn: String,
@@ -307,17 +369,108 @@ impl Eks<'_> {
     }
 
     pub fn create_entry(&self, principal: &str) -> Result<()> {
+        self.create_entry_with(principal, &NewEntry::default())
+    }
+
+    /// CreateAccessEntry with a type, username and Kubernetes groups.
+    pub fn create_entry_with(&self, principal: &str, e: &NewEntry) -> Result<()> {
         self.rt
             .block_on(
                 self.client
                     .create_access_entry()
                     .cluster_name(&self.cluster)
                     .principal_arn(principal)
-                    .r#type("STANDARD")
+                    .r#type(e.kind.as_deref().unwrap_or("STANDARD"))
+                    .set_username(e.username.clone())
+                    .set_kubernetes_groups((!e.groups.is_empty()).then(|| e.groups.clone()))
                     .send(),
             )
-            .map_err(|e| self.err("CreateAccessEntry", e))?;
+            .map_err(|err| self.err("CreateAccessEntry", err))?;
         Ok(())
+    }
+
+    /// UpdateAccessEntry: a STANDARD entry's username and groups.
+    pub fn update_entry(
+        &self,
+        principal: &str,
+        username: Option<&str>,
+        groups: Option<&[String]>,
+    ) -> Result<()> {
+        self.rt
+            .block_on(
+                self.client
+                    .update_access_entry()
+                    .cluster_name(&self.cluster)
+                    .principal_arn(principal)
+                    .set_username(username.map(str::to_owned))
+                    .set_kubernetes_groups(groups.map(<[String]>::to_vec))
+                    .send(),
+            )
+            .map_err(|err| self.err("UpdateAccessEntry", err))?;
+        Ok(())
+    }
+
+    /// UpdateClusterConfig of `accessConfig.authenticationMode`; returns the update's id.
+    pub fn set_authentication_mode(&self, mode: &str) -> Result<String> {
+        use aws_sdk_eks::types::{AuthenticationMode, UpdateAccessConfigRequest};
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .update_cluster_config()
+                    .name(&self.cluster)
+                    .access_config(
+                        UpdateAccessConfigRequest::builder()
+                            .authentication_mode(AuthenticationMode::from(mode))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .map_err(|err| self.err("UpdateClusterConfig", err))?;
+        out.update.and_then(|u| u.id).ok_or_else(|| {
+            anyhow!(
+                "eks:UpdateClusterConfig on cluster {:?} returned no update id",
+                self.cluster
+            )
+        })
+    }
+
+    /// DescribeUpdate: (status, error messages).
+    pub fn update_status(&self, id: &str) -> Result<(String, Vec<String>)> {
+        let out = self
+            .rt
+            .block_on(
+                self.client
+                    .describe_update()
+                    .name(&self.cluster)
+                    .update_id(id)
+                    .send(),
+            )
+            .map_err(|err| self.err("DescribeUpdate", err))?;
+        let u = out.update.ok_or_else(|| {
+            anyhow!(
+                "eks:DescribeUpdate on cluster {:?} returned no update",
+                self.cluster
+            )
+        })?;
+        let errors = u
+            .errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e.error_code
+                        .map(|c| c.as_str().to_owned())
+                        .unwrap_or_default(),
+                    e.error_message.unwrap_or_default()
+                )
+            })
+            .collect();
+        Ok((
+            u.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            errors,
+        ))
     }
 
     pub fn delete_entry(&self, principal: &str) -> Result<()> {

@@ -13,9 +13,18 @@ pagination with maxResults/nextToken, and error bodies with the x-amzn-ErrorType
   POST   /clusters/{name}/access-entries/{principalArn}/access-policies          AssociateAccessPolicy
   DELETE /clusters/{name}/access-entries/{principalArn}/access-policies/{policyArn}  DisassociateAccessPolicy
   GET    /access-policies                                         ListAccessPolicies
+  POST   /clusters/{name}/access-entries/{principalArn}           UpdateAccessEntry (groups, username)
+  POST   /clusters/{name}/update-config                           UpdateClusterConfig (accessConfig.authenticationMode)
+  GET    /clusters/{name}/updates/{id}                            DescribeUpdate (InProgress for "update_polls" calls, then Successful)
+
+CreateAccessEntry follows EKS's rules: types STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX,
+HYBRID_LINUX; node types take no kubernetesGroups or username and no access policies; groups may
+not start with "system:"; usernames may not start with system:, eks:, aws:, amazon:, iam:, and
+{{SessionName}} needs a ':' before it. Mode changes only go CONFIG_MAP → API_AND_CONFIG_MAP → API.
 
 Usage: fake_eks.py --state FILE.json   (prints its port; exits when stdin closes)
 State: {"account": "...", "region": "...", "page_size": 2, "deny": ["ListAccessEntries", ...],
+        "fail_create": ["<principal arn>", ...] (CreateAccessEntry hits the entry limit),
         "clusters": {"name": {"mode": "API", "entries": {"<principal arn>":
             {"type": "STANDARD", "username": "...", "groups": [...],
              "policies": [{"policyArn": "...", "accessScope": {"type": "cluster"}}]}}}}}
@@ -48,6 +57,8 @@ def main():
     state.setdefault("calls", [])
     state.setdefault("deny", [])
     state.setdefault("page_size", 100)
+    state.setdefault("update_polls", 1)
+    state.setdefault("updates", {})
     lock = threading.Lock()
     account, region = state.get("account", "123456789012"), state.get("region", "us-west-2")
 
@@ -105,6 +116,34 @@ def main():
                                         "controlPlaneInstanceType": "m5.large"}
             return op, 200, {"cluster": doc}
         c = cluster(name)
+        if len(parts) == 3 and parts[2] == "update-config" and method == "POST":
+            op = "UpdateClusterConfig"
+            check(op)
+            want = body.get("accessConfig", {}).get("authenticationMode")
+            order = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
+            have = c.get("mode", "API_AND_CONFIG_MAP")
+            if want not in order or order.index(want) <= order.index(have):
+                raise ApiError(400, "InvalidParameterException",
+                               f"Unsupported authentication mode update from {have} to {want}.", clusterName=name)
+            uid = "upd-%d" % (len(state["updates"]) + 1)
+            state["updates"][uid] = {"cluster": name, "mode": want, "polls": 0}
+            return op, 200, {"update": {"id": uid, "status": "InProgress", "type": "AccessConfigUpdate",
+                                        "params": [{"type": "AuthenticationMode", "value": want}],
+                                        "createdAt": 1700000000.0, "errors": []}}
+        if len(parts) == 4 and parts[2] == "updates" and method == "GET":
+            op = "DescribeUpdate"
+            check(op)
+            u = state["updates"].get(parts[3])
+            if u is None or u["cluster"] != name:
+                raise ApiError(404, "ResourceNotFoundException", "No update found for ID: " + parts[3])
+            u["polls"] += 1
+            status = "InProgress"
+            if u["polls"] > state["update_polls"]:
+                status = "Successful"
+                c["mode"] = u["mode"]
+            return op, 200, {"update": {"id": parts[3], "status": status, "type": "AccessConfigUpdate",
+                                        "params": [{"type": "AuthenticationMode", "value": u["mode"]}],
+                                        "createdAt": 1700000000.0, "errors": []}}
         if len(parts) == 3 and parts[2] == "access-entries":
             if method == "GET":
                 op = "ListAccessEntries"
@@ -118,15 +157,42 @@ def main():
                     raise ApiError(409, "ResourceInUseException",
                                    "The specified access entry resource is already in use on this cluster.",
                                    clusterName=name)
+                if p in state.get("fail_create", []):
+                    raise ApiError(400, "ResourceLimitExceededException",
+                                   "You have reached the maximum number of access entries for this cluster.",
+                                   clusterName=name)
                 if ":assumed-role/" in p:
                     raise ApiError(400, "InvalidParameterException",
                                    "The principalArn parameter format is not valid", clusterName=name)
-                c["entries"][p] = {"type": body.get("type", "STANDARD"), "username": body.get("username") or p,
-                                   "groups": body.get("kubernetesGroups", []), "policies": []}
+                kind = body.get("type", "STANDARD")
+                groups = body.get("kubernetesGroups") or []
+                username = body.get("username")
+                validate(name, kind, groups, username, p)
+                if c.get("mode") == "CONFIG_MAP":
+                    raise ApiError(400, "InvalidRequestException",
+                                   "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.",
+                                   clusterName=name)
+                default_user = p
+                if kind in ("EC2_LINUX", "EC2_WINDOWS"):
+                    default_user = "system:node:{{EC2PrivateDNSName}}"
+                c["entries"][p] = {"type": kind, "username": username or default_user,
+                                   "groups": groups, "policies": []}
                 return op, 200, {"accessEntry": entry_doc(name, p, c["entries"][p])}
         if len(parts) >= 4 and parts[2] == "access-entries":
             principal = parts[3]
             if len(parts) == 4:
+                if method == "POST":
+                    op = "UpdateAccessEntry"
+                    check(op)
+                    e = entry(c, name, principal)
+                    groups = body.get("kubernetesGroups")
+                    username = body.get("username")
+                    validate(name, e.get("type", "STANDARD"), groups or [], username, principal)
+                    if groups is not None:
+                        e["groups"] = groups
+                    if username:
+                        e["username"] = username
+                    return op, 200, {"accessEntry": entry_doc(name, principal, e)}
                 if method == "GET":
                     op = "DescribeAccessEntry"
                     check(op)
@@ -149,6 +215,10 @@ def main():
                 if method == "POST":
                     op = "AssociateAccessPolicy"
                     check(op)
+                    if e.get("type", "STANDARD") != "STANDARD":
+                        raise ApiError(400, "InvalidParameterException",
+                                       'This operation can only be performed on Access Entries with a type of "STANDARD".',
+                                       clusterName=name)
                     pol = {"policyArn": body["policyArn"], "accessScope": body["accessScope"]}
                     if pol["policyArn"].rsplit("/", 1)[-1] not in POLICIES:
                         raise ApiError(404, "ResourceNotFoundException", "The specified policy could not be found.")
@@ -165,6 +235,35 @@ def main():
                     raise ApiError(404, "ResourceNotFoundException", "The specified policy is not associated.")
                 return op, 200, {}
         raise ApiError(404, "NotFoundException", "unknown path")
+
+    def validate(name, kind, groups, username, principal):
+        kinds = ("STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX")
+        if kind not in kinds:
+            raise ApiError(400, "InvalidParameterException", f"The type {kind} is not valid.", clusterName=name)
+        if kind != "STANDARD" and (groups or username):
+            raise ApiError(400, "InvalidParameterException",
+                           f"The access entry type {kind} does not accept kubernetesGroups or username.",
+                           clusterName=name)
+        if kind != "STANDARD" and ":role/" not in principal:
+            raise ApiError(400, "InvalidParameterException", "The specified principalArn is invalid: invalid principal.",
+                           clusterName=name)
+        for g in groups:
+            if g.startswith("system:"):
+                raise ApiError(400, "InvalidParameterException",
+                               f"The kubernetes group name {g} is invalid, it cannot start with system:",
+                               clusterName=name)
+        if username:
+            for prefix in ("system:", "eks:", "aws:", "amazon:", "iam:"):
+                if username.startswith(prefix):
+                    raise ApiError(400, "InvalidParameterException",
+                                   f"The username must not begin with {prefix}", clusterName=name)
+            if "{{SessionName}}" in username and ":" not in username.split("{{SessionName}}")[0]:
+                raise ApiError(400, "InvalidParameterException",
+                               "The username must contain a colon before {{SessionName}}", clusterName=name)
+        if ":role/aws-service-role/" in principal:
+            raise ApiError(400, "InvalidParameterException",
+                           "The caller is not allowed to modify access entries with a principalArn value of a Service Linked Role",
+                           clusterName=name)
 
     def check(op):
         if op in state["deny"]:
