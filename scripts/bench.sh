@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks kctx against the AWS CLI on this machine and prints the figures side by side.
-#   scripts/bench.sh            token benchmarks, then `kctx add` vs update-kubeconfig
+#   scripts/bench.sh            token benchmarks, then `kctx add` vs update-kubeconfig, the
+#                               kubeconfig benchmarks, and `kctx discover` across 3 x 17
 #   BENCH_RUNS=500 scripts/bench.sh
 # Needs hyperfine (installed from Debian when missing) and, for `add`, moto_server.
 set -euo pipefail
@@ -61,4 +62,7 @@ if [ -x scripts/bench_add.sh ] && [ "${BENCH_SKIP_ADD:-}" != 1 ]; then
 fi
 if [ -x scripts/bench_kubeconfig.sh ] && [ "${BENCH_SKIP_KUBECONFIG:-}" != 1 ]; then
   scripts/bench_kubeconfig.sh
+fi
+if [ -x scripts/bench_discover.sh ] && [ "${BENCH_SKIP_DISCOVER:-}" != 1 ]; then
+  scripts/bench_discover.sh
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs kctx's whole test suite. Installs what the tests need when it is missing
-# (moto's server, the AWS CLI and botocore, kubectl, openssl, tmux, zsh, fish) and starts a
+# (moto's server, the AWS CLI and botocore, kubectl, openssl, strace, tmux, zsh, fish) and starts a
 # local moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,8 @@ apt_need=()
 command -v kubectl >/dev/null 2>&1 || apt_need+=(kubernetes-client)
 command -v openssl >/dev/null 2>&1 || apt_need+=(openssl)
 command -v script >/dev/null 2>&1 || apt_need+=(bsdutils)
+# counts the writes of `kctx add --all`
+command -v strace >/dev/null 2>&1 || apt_need+=(strace)
 # real shells for the completion tests, driven through tmux
 command -v tmux >/dev/null 2>&1 || apt_need+=(tmux)
 command -v zsh >/dev/null 2>&1 || apt_need+=(zsh)

@@ -70,8 +70,11 @@ pub enum Command {
     /// Inspect or clear the token cache
     #[command(subcommand)]
     Cache(CacheCommand),
-    /// Add or update an EKS cluster's cluster, user and context in a kubeconfig
+    /// Add or update an EKS cluster's cluster, user and context in a kubeconfig (--all: every
+    /// cluster discovered)
     Add(AddArgs),
+    /// List the EKS clusters your profiles can see, across regions
+    Discover(DiscoverArgs),
     /// List contexts (bare names when piped; the current one highlighted on a terminal)
     #[command(visible_alias = "ls")]
     List(ListArgs),
@@ -413,6 +416,49 @@ pub enum ExecCommand {
     Aws,
 }
 
+/// Which identities and regions to search (`kctx discover`, `kctx add`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct SearchScope {
+    /// AWS profile; for `discover` and `add --all` repeatable, each one searched (default:
+    /// AWS_PROFILE or the default credentials). Written into the user's exec env as AWS_PROFILE
+    #[arg(
+        long = "profile",
+        value_name = "PROFILE",
+        conflicts_with = "all_profiles"
+    )]
+    pub profiles: Vec<String>,
+    /// Every profile in the AWS config files that has credentials (keys, role, SSO,
+    /// credential_process)
+    #[arg(long)]
+    pub all_profiles: bool,
+    /// AWS region; for `discover` and `add --all` repeatable (default: AWS_REGION,
+    /// AWS_DEFAULT_REGION, then the profile's region)
+    #[arg(long = "region", value_name = "REGION", conflicts_with = "all_regions")]
+    pub regions: Vec<String>,
+    /// Every region of the profile's partition (regions not enabled for the account are skipped)
+    #[arg(long)]
+    pub all_regions: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiscoverFormat {
+    /// Name, region, account, profile, status, version, and the context that has it
+    Table,
+    /// JSON for scripts: clusters and failures
+    Json,
+    /// Cluster names only, one per line (no DescribeCluster calls)
+    Name,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DiscoverArgs {
+    #[command(flatten)]
+    pub scope: SearchScope,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "table")]
+    pub output: DiscoverFormat,
+}
+
 #[derive(Args, Debug, Clone)]
 #[command(group = clap::ArgGroup::new("cluster_name").required(true))]
 pub struct AddArgs {
@@ -422,12 +468,21 @@ pub struct AddArgs {
     /// EKS cluster name (the AWS CLI's spelling)
     #[arg(long = "name", value_name = "NAME", group = "cluster_name")]
     pub name_flag: Option<String>,
-    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS profile for DescribeCluster; also written into the user's exec env as AWS_PROFILE
-    #[arg(long)]
-    pub profile: Option<String>,
+    /// Every cluster the profiles can see in the regions (one write; see --alias-template,
+    /// --prune)
+    #[arg(long, group = "cluster_name", conflicts_with_all = ["alias", "user_alias", "assume_role_arn", "verbose"])]
+    pub all: bool,
+    #[command(flatten)]
+    pub scope: SearchScope,
+    /// With --all: context names, from {cluster} {region} {account} {profile} {partition}
+    /// (default: {cluster}, or {cluster}.{region}, then {cluster}.{region}.{account}, where
+    /// names would collide)
+    #[arg(long, value_name = "TEMPLATE", requires = "all")]
+    pub alias_template: Option<String>,
+    /// With --all: remove contexts an earlier `add --all` made whose cluster is gone (only in
+    /// the profiles and regions searched; hand-made contexts are never touched)
+    #[arg(long, requires = "all")]
+    pub prune: bool,
     /// IAM role the user's token is signed with (written into the exec args)
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
@@ -449,7 +504,8 @@ pub struct AddArgs {
     /// Which command the user entry runs for credentials
     #[arg(long, value_enum, default_value = "kctx")]
     pub exec: ExecCommand,
-    /// Print the merged kubeconfig to stdout and write nothing
+    /// Print the merged kubeconfig to stdout (with --all: the contexts added, updated,
+    /// unchanged and pruned) and write nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Also print the context, user and cluster entries written

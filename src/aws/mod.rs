@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod auth_map;
+pub mod discover;
 pub mod identity;
 pub mod migrate;
 pub mod sts;
@@ -137,6 +138,54 @@ impl Profiles {
             .get_profile(&self.name)?
             .get(key)
             .filter(|v| !v.trim().is_empty())
+    }
+
+    /// Every profile of the config and credentials files, sorted.
+    pub fn all(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .set
+            .as_ref()
+            .map(|s| s.profiles().map(str::to_owned).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// A key of another profile than the selected one.
+    pub fn get_of(&self, profile: &str, key: &str) -> Option<&str> {
+        self.set
+            .as_ref()?
+            .get_profile(profile)?
+            .get(key)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// How `profile` gets credentials, as aws-config decides; `Err` says why it has none
+    /// (a profile with only `region`, an SSO profile with only a token, …).
+    pub fn credential_source(&self, profile: &str) -> std::result::Result<&'static str, String> {
+        let has = |k: &str| self.get_of(profile, k).is_some();
+        if has("role_arn")
+            && (has("source_profile") || has("credential_source") || has("web_identity_token_file"))
+        {
+            Ok("assume role")
+        } else if (has("sso_session") || has("sso_start_url"))
+            && has("sso_account_id")
+            && has("sso_role_name")
+        {
+            Ok("SSO")
+        } else if has("credential_process") {
+            Ok("credential_process")
+        } else if has("aws_access_key_id") && has("aws_secret_access_key") {
+            Ok("static keys")
+        } else if has("credential_source") {
+            Ok("credential_source")
+        } else if has("login_session") {
+            Err("login_session profiles are not supported by this build".into())
+        } else if has("sso_session") || has("sso_start_url") {
+            Err("an SSO profile without sso_account_id and sso_role_name gives a token, not credentials".into())
+        } else {
+            Err("no credentials (keys, role, SSO or credential_process)".into())
+        }
     }
 
     /// Static keys, when the profile has them and nothing that takes precedence over them.
@@ -467,6 +516,8 @@ pub struct ClusterInfo {
     pub endpoint: String,
     pub ca_data: String,
     pub status: String,
+    /// Kubernetes version (`1.31`).
+    pub version: String,
     pub id: Option<String>,
     /// Local clusters on Outposts carry `outpostConfig` and are addressed by id.
     pub outpost: bool,
@@ -486,24 +537,37 @@ pub fn describe_cluster(
     target: &Target,
     name: &str,
 ) -> Result<ClusterInfo> {
+    rt.block_on(describe_cluster_with(
+        &eks_client(creds, target),
+        &target.region,
+        name,
+    ))
+}
+
+/// DescribeCluster with a given client; errors name the cluster and region.
+pub async fn describe_cluster_with(
+    client: &aws_sdk_eks::Client,
+    region: &str,
+    name: &str,
+) -> Result<ClusterInfo> {
     use aws_sdk_eks::operation::describe_cluster::DescribeClusterError;
-    let client = eks_client(creds, target);
-    let out = rt
-        .block_on(client.describe_cluster().name(name).send())
+    let out = client
+        .describe_cluster()
+        .name(name)
+        .send()
+        .await
         .map_err(|e| match e.as_service_error() {
             Some(DescribeClusterError::ResourceNotFoundException(_)) => anyhow!(
-                "EKS cluster {name:?} not found in region {} (check the name, --region and the account of your credentials)",
-                target.region
+                "EKS cluster {name:?} not found in region {region} (check the name, --region and the account of your credentials)"
             ),
             _ => anyhow!(
-                "cannot describe EKS cluster {name:?} in region {}: {}",
-                target.region,
+                "cannot describe EKS cluster {name:?} in region {region}: {}",
                 one_line(&error_chain(&e))
             ),
         })?;
     let c = out
         .cluster
-        .ok_or_else(|| anyhow!("EKS cluster {name:?} not found in region {}", target.region))?;
+        .ok_or_else(|| anyhow!("EKS cluster {name:?} not found in region {region}"))?;
     let status = c
         .status
         .as_ref()
@@ -519,6 +583,7 @@ pub fn describe_cluster(
             .and_then(|ca| ca.data.clone())
             .unwrap_or_default(),
         status,
+        version: c.version.clone().unwrap_or_default(),
         id: c.id.clone(),
         outpost: c.outpost_config.is_some(),
     })

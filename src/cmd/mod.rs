@@ -12,6 +12,7 @@ mod cache;
 mod child;
 mod completions;
 mod contexts;
+mod discover;
 mod env;
 mod exec;
 mod list;
@@ -73,6 +74,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Token(a)) => a.run(),
         Some(Command::Cache(c)) => c.run(),
         Some(Command::Add(a)) => a.run(),
+        Some(Command::Discover(a)) => a.run(),
         Some(Command::List(a)) => a.run(),
         Some(Command::Use(a)) => a.run(),
         Some(Command::Current) => list::current(),

@@ -155,3 +155,20 @@ fn console_show_cursor() -> std::io::Result<()> {
     err.write_all(b"\x1b[?25h")?;
     err.flush()
 }
+
+/// A progress bar on stderr for long work; hidden when stderr is not a terminal (indicatif
+/// also hides it for `TERM=dumb`), so piped output never carries escape codes.
+pub fn progress(what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {prefix} {msg} {pos}/{len} [{bar:30}] {elapsed}",
+    ) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_prefix(what.to_owned());
+    pb.enable_steady_tick(std::time::Duration::from_millis(100));
+    pb
+}

@@ -101,6 +101,15 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.edits.is_empty()
     }
+
+    /// Appends `other`'s changes after these.
+    pub fn extend(&mut self, other: Plan) {
+        for (path, ops) in other.edits {
+            for op in ops {
+                self.push(&path, op);
+            }
+        }
+    }
 }
 
 /// A read-modify-write of the kubeconfig files.

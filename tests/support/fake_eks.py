@@ -16,6 +16,11 @@ pagination with maxResults/nextToken, and error bodies with the x-amzn-ErrorType
   POST   /clusters/{name}/access-entries/{principalArn}           UpdateAccessEntry (groups, username)
   POST   /clusters/{name}/update-config                           UpdateClusterConfig (accessConfig.authenticationMode)
   GET    /clusters/{name}/updates/{id}                            DescribeUpdate (InProgress for "update_polls" calls, then Successful)
+  GET    /clusters                                                ListClusters (with "regions": the request's region, from its signature)
+
+For discovery: "regions": {"us-west-2": ["api", ...]} lists and describes those clusters in the
+region each request is signed for; "latency_ms" delays every answer (concurrently, as a remote
+endpoint would); GET /_state reports "max_in_flight" overall and per region.
 
 CreateAccessEntry follows EKS's rules: types STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX,
 HYBRID_LINUX; node types take no kubernetesGroups or username and no access policies; groups may
@@ -55,12 +60,15 @@ def main():
     a = ap.parse_args()
     state = json.load(open(a.state))
     state.setdefault("calls", [])
+    state.setdefault("clusters", {})
     state.setdefault("deny", [])
     state.setdefault("page_size", 100)
     state.setdefault("update_polls", 1)
     state.setdefault("updates", {})
     lock = threading.Lock()
     account, region = state.get("account", "123456789012"), state.get("region", "us-west-2")
+    state.setdefault("max_in_flight", {"all": 0})
+    in_flight = {"all": 0}
 
     def cluster(name):
         c = state["clusters"].get(name)
@@ -92,8 +100,24 @@ def main():
             out["nextToken"] = str(start + size)
         return out
 
-    def handle(method, path, query, body):
+    def handle(method, path, query, body, signed_region):
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+        regions = state.get("regions")
+        if regions is not None and parts == ["clusters"] and method == "GET":
+            op = "ListClusters"
+            check(op)
+            return op, 200, page(sorted(regions.get(signed_region, [])), query, "clusters")
+        if (regions is not None and len(parts) == 2 and parts[0] == "clusters" and method == "GET"
+                and parts[1] not in state.get("clusters", {})):
+            op = "DescribeCluster"
+            check(op)
+            name = parts[1]
+            if name not in regions.get(signed_region, []):
+                raise ApiError(404, "ResourceNotFoundException", f"No cluster found for name: {name}.")
+            return op, 200, {"cluster": {
+                "name": name, "arn": f"arn:aws:eks:{signed_region}:{account}:cluster/{name}",
+                "status": "ACTIVE", "version": "1.31", "endpoint": f"https://{name}.{signed_region}.example",
+                "certificateAuthority": {"data": "QUJD"}}}
         if parts == ["access-policies"]:
             op = "ListAccessPolicies"
             check(op)
@@ -281,9 +305,26 @@ def main():
                     return self._send(200, state)
             n = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(n) or b"{}") if n else {}
+            auth = self.headers.get("Authorization", "")
+            scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/") if "Credential=" in auth else []
+            signed_region = scope[2] if len(scope) > 2 else region
+            with lock:
+                for k in ("all", signed_region):
+                    in_flight[k] = in_flight.get(k, 0) + 1
+                    state["max_in_flight"][k] = max(state["max_in_flight"].get(k, 0), in_flight[k])
+            try:
+                if state.get("latency_ms"):
+                    time.sleep(state["latency_ms"] / 1000)
+                self._answer(method, u, body, signed_region)
+            finally:
+                with lock:
+                    for k in ("all", signed_region):
+                        in_flight[k] -= 1
+
+        def _answer(self, method, u, body, signed_region):
             with lock:
                 try:
-                    op, code, out = handle(method, u.path, urllib.parse.parse_qs(u.query), body)
+                    op, code, out = handle(method, u.path, urllib.parse.parse_qs(u.query), body, signed_region)
                     state["calls"].append(op)
                     return self._send(code, out)
                 except ApiError as e:
@@ -310,6 +351,8 @@ def main():
         def do_DELETE(self):
             self._do("DELETE")
 
+    # a deep accept queue: discovery opens dozens of connections at once
+    ThreadingHTTPServer.request_queue_size = 256
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     print(srv.server_address[1], flush=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()

@@ -1,4 +1,7 @@
-//! `kctx add NAME`: `aws eks update-kubeconfig` parity, with a locked, atomic write.
+//! `kctx add NAME`: `aws eks update-kubeconfig` parity, with a locked, atomic write;
+//! `kctx add --all` (in `all.rs`): every cluster discovered, in one write.
+
+mod all;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +19,13 @@ use crate::store::fsutil;
 
 impl Run for AddArgs {
     fn run(&self) -> Result<ExitCode> {
+        if self.all {
+            return all::run(self);
+        }
+        let s = &self.scope;
+        if s.profiles.len() > 1 || s.regions.len() > 1 || s.all_profiles || s.all_regions {
+            bail!("several profiles or regions are searched only with --all (kctx add --all …, or kctx discover …); one cluster takes one --profile and one --region");
+        }
         let info = self.describe()?;
         if info.status != "ACTIVE" && info.status != "UPDATING" {
             bail!(
@@ -228,8 +238,8 @@ impl AddArgs {
 
     fn aws_args(&self) -> AwsArgs {
         AwsArgs {
-            profile: self.profile.clone(),
-            region: self.region.clone(),
+            profile: self.scope.profiles.first().cloned(),
+            region: self.scope.regions.first().cloned(),
         }
     }
 
@@ -252,29 +262,65 @@ impl AddArgs {
     }
 
     fn entries(&self, info: &ClusterInfo) -> Result<Entries> {
-        let region = match (info.arn_region(), &self.region) {
+        let region = match (info.arn_region(), self.scope.regions.first()) {
             (Some(r), _) => r.to_owned(),
             (None, Some(r)) => r.clone(),
             (None, None) => bail!("EKS returned no ARN for cluster {:?}", info.name),
         };
+        let profile = aws::profile_name(self.scope.profiles.first().map(String::as_str));
+        let user_name = self.user_alias.clone().unwrap_or_else(|| info.arn.clone());
+        let context_name = self.alias.clone().unwrap_or_else(|| user_name.clone());
+        Ok(Entries::new(
+            info,
+            self.cluster_name(),
+            &region,
+            &EntryOptions {
+                profile: profile.as_deref(),
+                role_arn: self.role_arn.as_deref(),
+                exec: self.exec,
+                proxy_url: self.proxy_url.as_deref(),
+            },
+            &user_name,
+            &context_name,
+        ))
+    }
+}
+
+/// What shapes the entries besides the cluster.
+struct EntryOptions<'a> {
+    profile: Option<&'a str>,
+    role_arn: Option<&'a str>,
+    exec: ExecCommand,
+    proxy_url: Option<&'a str>,
+}
+
+impl Entries {
+    /// update-kubeconfig's three entries for `info`.
+    fn new(
+        info: &ClusterInfo,
+        cluster_name: &str,
+        region: &str,
+        o: &EntryOptions<'_>,
+        user_name: &str,
+        context_name: &str,
+    ) -> Entries {
         let mut cluster_body = obj(json!({
             "certificate-authority-data": info.ca_data,
             "server": info.endpoint,
         }));
-        if let Some(p) = &self.proxy_url {
-            cluster_body.insert("proxy-url".into(), p.clone().into());
+        if let Some(p) = o.proxy_url {
+            cluster_body.insert("proxy-url".into(), p.into());
         }
         let cluster = obj(json!({"cluster": cluster_body, "name": info.arn}));
 
         let (id_flag, id_value) = match (&info.outpost, &info.id) {
             (true, Some(id)) => ("--cluster-id", id.clone()),
-            _ => ("--cluster-name", self.cluster_name().to_owned()),
+            _ => ("--cluster-name", cluster_name.to_owned()),
         };
-        let profile = aws::profile_name(self.profile.as_deref());
-        let mut exec = match self.exec {
+        let mut exec = match o.exec {
             ExecCommand::Kctx => {
-                let mut args = vec!["token", id_flag, &id_value, "--region", &region];
-                if let Some(r) = &self.role_arn {
+                let mut args = vec!["token", id_flag, &id_value, "--region", region];
+                if let Some(r) = o.role_arn {
                     args.extend(["--role-arn", r]);
                 }
                 obj(json!({"apiVersion": V1BETA1, "args": args, "command": kctx_command()}))
@@ -282,7 +328,7 @@ impl AddArgs {
             ExecCommand::Aws => {
                 let mut args = vec![
                     "--region",
-                    &region,
+                    region,
                     "eks",
                     "get-token",
                     id_flag,
@@ -290,26 +336,25 @@ impl AddArgs {
                     "--output",
                     "json",
                 ];
-                if let Some(r) = &self.role_arn {
+                if let Some(r) = o.role_arn {
                     args.extend(["--role", r]);
                 }
                 obj(json!({"apiVersion": V1BETA1, "args": args, "command": "aws"}))
             }
         };
-        if let Some(p) = profile {
+        if let Some(p) = o.profile {
             exec.insert("env".into(), json!([{"name": "AWS_PROFILE", "value": p}]));
         }
-        let user_name = self.user_alias.clone().unwrap_or_else(|| info.arn.clone());
         let user = obj(json!({"name": user_name, "user": {"exec": exec}}));
         let context = obj(json!({
             "context": {"cluster": info.arn, "user": user_name},
-            "name": self.alias.clone().unwrap_or_else(|| user_name.clone()),
+            "name": context_name,
         }));
-        Ok(Entries {
+        Entries {
             cluster,
             user,
             context,
-        })
+        }
     }
 }
 

@@ -1,0 +1,469 @@
+//! Finding the EKS clusters a set of identities can see: profiles × regions, in parallel.
+//!
+//! Credentials are resolved once per profile (each on its own thread: SSO and
+//! credential_process are blocking work), then every (profile, region) lists its clusters
+//! (ListClusters, paginated) and describes them: at most [`PER_REGION`] requests in flight to
+//! one regional endpoint (EKS throttles per account and region) and [`CONCURRENCY`] in all, so
+//! the regions are searched side by side. A profile or region that fails is reported and the
+//! rest go on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Result};
+use aws_config::timeout::TimeoutConfig;
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_types::region::Region;
+use indicatif::ProgressBar;
+use tokio::sync::Semaphore;
+
+use super::{ClusterInfo, Profiles, Target};
+
+/// Requests in flight at once to one region's endpoint.
+pub const PER_REGION: usize = 16;
+/// Requests in flight at once, over every profile and region.
+pub const CONCURRENCY: usize = 64;
+
+/// The two bounds a request waits for.
+#[derive(Clone)]
+struct Limits {
+    all: Arc<Semaphore>,
+    region: Arc<Semaphore>,
+}
+
+impl Limits {
+    async fn acquire(
+        &self,
+    ) -> (
+        Option<tokio::sync::SemaphorePermit<'_>>,
+        Option<tokio::sync::SemaphorePermit<'_>>,
+    ) {
+        // the regional bound first, so a busy region does not hold global permits while it waits
+        let r = self.region.acquire().await.ok();
+        let a = self.all.acquire().await.ok();
+        (r, a)
+    }
+}
+
+/// The regions of each partition, from the partition data the AWS SDK for Rust ships
+/// (aws-sdk-eks 1.160 `endpoint_lib`, which has no public accessor; regenerate with the script
+/// in scripts/regions.py when the SDK is bumped). `aws-global` left out.
+pub const PARTITION_REGIONS: &[(&str, &[&str])] = &[
+    (
+        "aws",
+        &[
+            "af-south-1",
+            "ap-east-1",
+            "ap-east-2",
+            "ap-northeast-1",
+            "ap-northeast-2",
+            "ap-northeast-3",
+            "ap-south-1",
+            "ap-south-2",
+            "ap-southeast-1",
+            "ap-southeast-2",
+            "ap-southeast-3",
+            "ap-southeast-4",
+            "ap-southeast-5",
+            "ap-southeast-6",
+            "ap-southeast-7",
+            "ca-central-1",
+            "ca-west-1",
+            "eu-central-1",
+            "eu-central-2",
+            "eu-north-1",
+            "eu-south-1",
+            "eu-south-2",
+            "eu-west-1",
+            "eu-west-2",
+            "eu-west-3",
+            "il-central-1",
+            "me-central-1",
+            "me-south-1",
+            "mx-central-1",
+            "sa-east-1",
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+        ],
+    ),
+    ("aws-cn", &["cn-north-1", "cn-northwest-1"]),
+    ("aws-us-gov", &["us-gov-east-1", "us-gov-west-1"]),
+    ("aws-iso", &["us-iso-east-1", "us-iso-west-1"]),
+    ("aws-iso-b", &["us-isob-east-1", "us-isob-west-1"]),
+    ("aws-iso-e", &["eu-isoe-west-1"]),
+    ("aws-iso-f", &["us-isof-east-1", "us-isof-south-1"]),
+    ("aws-eusc", &["eusc-de-east-1"]),
+];
+
+/// The regions of `region`'s partition.
+pub fn partition_regions(region: &str) -> &'static [&'static str] {
+    let name = super::sts::partition(region).name;
+    PARTITION_REGIONS
+        .iter()
+        .find(|(p, _)| *p == name)
+        .map_or(PARTITION_REGIONS[0].1, |(_, r)| r)
+}
+
+/// What to search.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Profiles (`None`: the current credentials, as every other command resolves them).
+    pub profiles: Vec<Option<String>>,
+    /// Regions; empty: each profile's own region.
+    pub regions: Vec<String>,
+    /// Every region of each profile's partition.
+    pub all_regions: bool,
+    /// DescribeCluster each found cluster (status, version, endpoint); off for names only.
+    pub describe: bool,
+}
+
+/// Profiles left out of `--all-profiles`, with why.
+pub type Skipped = Vec<(String, String)>;
+
+/// The profiles `--all-profiles` searches (sorted), and those left out.
+pub fn all_profiles() -> Result<(Vec<String>, Skipped)> {
+    let p = Profiles::load(None)?;
+    let mut usable = Vec::new();
+    let mut skipped = Vec::new();
+    for name in p.all() {
+        match p.credential_source(&name) {
+            Ok(_) => usable.push(name),
+            Err(why) => skipped.push((name, why)),
+        }
+    }
+    Ok((usable, skipped))
+}
+
+/// One cluster seen through one profile.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Found {
+    pub name: String,
+    pub region: String,
+    pub profile: Option<String>,
+    /// From DescribeCluster (absent when the scope does not describe).
+    #[serde(skip)]
+    pub info: Option<ClusterInfo>,
+}
+
+impl Found {
+    pub fn arn(&self) -> Option<&str> {
+        self.info
+            .as_ref()
+            .map(|i| i.arn.as_str())
+            .filter(|a| !a.is_empty())
+    }
+
+    pub fn account(&self) -> Option<&str> {
+        self.arn().and_then(|a| a.split(':').nth(4))
+    }
+}
+
+/// A profile (region `None`) or a profile's region that could not be searched.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub error: String,
+}
+
+/// What a search found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub clusters: Vec<Found>,
+    pub failures: Vec<Failure>,
+    /// (profile, region) pairs searched completely.
+    pub searched: Vec<(Option<String>, String)>,
+    /// (profile, region) pairs skipped because the region is not enabled for the account
+    /// (only with `all_regions`).
+    pub not_enabled: Vec<(Option<String>, String)>,
+    /// Each profile's account (from STS), when `accounts` was asked for.
+    pub accounts: Vec<(Option<String>, String)>,
+}
+
+/// A profile's credentials and the regions to search with them.
+struct Identity {
+    profile: Option<String>,
+    creds: Credentials,
+    target: Target,
+    regions: Vec<String>,
+}
+
+fn resolve(profile: Option<String>, scope: &Scope) -> Result<Identity> {
+    let args = super::AwsArgs {
+        profile: profile.clone(),
+        region: scope.regions.first().cloned(),
+    };
+    let mut profiles = None;
+    // a profile without a region is fine when the regions come from elsewhere
+    let target = match super::resolve_target(&args, &mut profiles) {
+        Ok(t) => t,
+        Err(_) if scope.all_regions => Target {
+            region: "us-east-1".into(),
+            variant: Default::default(),
+        },
+        Err(e) => bail!("{e:#}; or pass --region or --all-regions"),
+    };
+    let mut rt = None;
+    let creds = super::base_credentials(&args, &target, &mut profiles, &mut rt)?;
+    let regions = if !scope.regions.is_empty() {
+        scope.regions.clone()
+    } else if scope.all_regions {
+        partition_regions(&target.region)
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
+    } else {
+        vec![target.region.clone()]
+    };
+    Ok(Identity {
+        profile,
+        creds,
+        target,
+        regions,
+    })
+}
+
+/// An EKS client for discovery: each attempt bounded, so one unreachable region cannot stall
+/// the search.
+fn client(creds: &Credentials, target: &Target, region: &str) -> aws_sdk_eks::Client {
+    let mut b = aws_sdk_eks::Config::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(creds.clone())
+        .use_fips(target.variant.fips)
+        .use_dual_stack(target.variant.dual_stack)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(20))
+                .build(),
+        );
+    if let Some(url) = super::endpoint_override("EKS") {
+        b = b.endpoint_url(url);
+    }
+    aws_sdk_eks::Client::from_conf(b.build())
+}
+
+/// Whether an error says the region is not enabled for the account (opt-in regions answer
+/// every call with an unrecognised token).
+fn not_enabled<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    matches!(
+        e.as_service_error().and_then(|s| s.code()),
+        Some("UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure")
+    )
+}
+
+enum Task {
+    Account(Option<String>, Option<String>),
+    Region(Option<String>, String, RegionResult),
+}
+
+enum RegionResult {
+    Done(Vec<Found>),
+    NotEnabled,
+    Failed(String),
+}
+
+async fn search_region(
+    client: aws_sdk_eks::Client,
+    profile: Option<String>,
+    region: String,
+    describe: bool,
+    all_regions: bool,
+    sem: Limits,
+) -> RegionResult {
+    let mut names = Vec::new();
+    let mut token = None;
+    loop {
+        let page = {
+            let _permits = sem.acquire().await;
+            client
+                .list_clusters()
+                .set_next_token(token.take())
+                .send()
+                .await
+        };
+        match page {
+            Ok(p) => {
+                names.extend(p.clusters.unwrap_or_default());
+                match p.next_token {
+                    Some(t) if !t.is_empty() => token = Some(t),
+                    _ => break,
+                }
+            }
+            Err(e) if all_regions && not_enabled(&e) => return RegionResult::NotEnabled,
+            Err(e) => {
+                return RegionResult::Failed(format!(
+                    "eks:ListClusters: {}",
+                    super::one_line(&super::error_chain(&e))
+                ))
+            }
+        }
+    }
+    let mut found = Vec::new();
+    if !describe {
+        for name in names {
+            found.push(Found {
+                name,
+                region: region.clone(),
+                profile: profile.clone(),
+                info: None,
+            });
+        }
+        return RegionResult::Done(found);
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for name in names {
+        let (client, sem, region) = (client.clone(), sem.clone(), region.clone());
+        set.spawn(async move {
+            let _permits = sem.acquire().await;
+            let r = super::describe_cluster_with(&client, &region, &name).await;
+            (name, r)
+        });
+    }
+    let mut errors = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((name, Ok(info))) => found.push(Found {
+                name,
+                region: region.clone(),
+                profile: profile.clone(),
+                info: Some(info),
+            }),
+            Ok((_, Err(e))) => errors.push(format!("{e:#}")),
+            Err(e) => errors.push(format!("a DescribeCluster task failed: {e}")),
+        }
+    }
+    if errors.is_empty() {
+        RegionResult::Done(found)
+    } else {
+        RegionResult::Failed(errors.join("; "))
+    }
+}
+
+/// Searches `scope`; `progress` counts (profile, region) pairs. With `accounts`, each
+/// profile's account is asked of STS too (what pruning needs to stay within its account).
+pub fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Scan> {
+    let mut out = Scan::default();
+    // credentials: one thread per profile, at most PER_REGION at a time
+    progress.set_message("credentials");
+    let mut identities = Vec::new();
+    for chunk in scope.profiles.chunks(PER_REGION) {
+        let results: Vec<(Option<String>, Result<Identity>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|p| {
+                    let p = p.clone();
+                    s.spawn(move || (p.clone(), resolve(p, scope)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or((None, Err(anyhow!("credential thread panicked"))))
+                })
+                .collect()
+        });
+        for (p, r) in results {
+            match r {
+                Ok(id) => identities.push(id),
+                Err(e) => out.failures.push(Failure {
+                    profile: p,
+                    region: None,
+                    error: format!("{e:#}"),
+                }),
+            }
+        }
+    }
+    let total: usize = identities.iter().map(|i| i.regions.len()).sum();
+    progress.set_length(total as u64);
+    progress.set_message("searching");
+
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let all = Arc::new(Semaphore::new(CONCURRENCY));
+        let mut regional: std::collections::HashMap<String, Arc<Semaphore>> = Default::default();
+        let mut limits = |region: &str| Limits {
+            all: all.clone(),
+            region: regional
+                .entry(region.to_owned())
+                .or_insert_with(|| Arc::new(Semaphore::new(PER_REGION)))
+                .clone(),
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for id in &identities {
+            if accounts {
+                let c =
+                    aws_sdk_sts::Client::from_conf(super::sts_config(id.creds.clone(), &id.target));
+                let (profile, sem) = (id.profile.clone(), limits("sts"));
+                set.spawn(async move {
+                    let _permits = sem.acquire().await;
+                    let account = c
+                        .get_caller_identity()
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|o| o.account);
+                    Task::Account(profile, account)
+                });
+            }
+            for region in &id.regions {
+                let c = client(&id.creds, &id.target, region);
+                let (profile, region, sem) = (id.profile.clone(), region.clone(), limits(region));
+                let (describe, all) = (scope.describe, scope.all_regions);
+                let pb = progress.clone();
+                set.spawn(async move {
+                    let r =
+                        search_region(c, profile.clone(), region.clone(), describe, all, sem).await;
+                    pb.inc(1);
+                    Task::Region(profile, region, r)
+                });
+            }
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Err(e) => out.failures.push(Failure {
+                    profile: None,
+                    region: None,
+                    error: format!("a search task failed: {e}"),
+                }),
+                Ok(Task::Account(profile, Some(account))) => out.accounts.push((profile, account)),
+                Ok(Task::Account(_, None)) => {}
+                Ok(Task::Region(profile, region, RegionResult::Done(found))) => {
+                    out.clusters.extend(found);
+                    out.searched.push((profile, region));
+                }
+                Ok(Task::Region(profile, region, RegionResult::NotEnabled)) => {
+                    out.not_enabled.push((profile, region))
+                }
+                Ok(Task::Region(profile, region, RegionResult::Failed(error))) => {
+                    out.failures.push(Failure {
+                        profile,
+                        region: Some(region),
+                        error,
+                    })
+                }
+            }
+        }
+    });
+    // a stable order: profiles as given, then region, then name
+    let order = |p: &Option<String>| {
+        scope
+            .profiles
+            .iter()
+            .position(|x| x == p)
+            .unwrap_or(usize::MAX)
+    };
+    out.clusters.sort_by(|a, b| {
+        (order(&a.profile), &a.region, &a.name).cmp(&(order(&b.profile), &b.region, &b.name))
+    });
+    out.failures
+        .sort_by(|a, b| (order(&a.profile), &a.region).cmp(&(order(&b.profile), &b.region)));
+    Ok(out)
+}

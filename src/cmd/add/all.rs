@@ -1,0 +1,642 @@
+//! `kctx add --all`: every cluster the profiles can see, in one locked, atomic write per file.
+//!
+//! - Each cluster (by ARN; the first profile that sees it wins) gets update-kubeconfig's three
+//!   entries, its user carrying the profile as AWS_PROFILE, and its context a marker in
+//!   `extensions` (which client-go keeps) saying kctx made it.
+//! - Names: the template, or `{cluster}`, then `{cluster}.{region}`, then
+//!   `{cluster}.{region}.{account}` for clusters whose names would collide. Names are decided
+//!   once: an existing context keeps its name.
+//! - A cluster that already has a context made by hand is left alone; one made by `add --all`
+//!   is updated in place (its namespace and other keys kept).
+//! - `--prune` removes marked contexts whose cluster is gone — only where this run searched
+//!   the profile and region successfully, in the same account.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use serde_json::{json, Map, Value};
+
+use super::{choose_file, Entries, EntryOptions};
+use crate::aws::discover::Found;
+use crate::cli::AddArgs;
+use crate::cmd::discover::{effective_profile, scope_of, search};
+use crate::kubeconfig::{Kind, Merged, Op, Plan, Transaction};
+use crate::store::fsutil;
+
+/// The `extensions` entry that marks a context as made by `add --all`.
+pub const MARK: &str = "kctx/discovered";
+
+const PLACEHOLDERS: [&str; 5] = ["cluster", "region", "account", "profile", "partition"];
+
+/// A parsed `--alias-template`.
+#[derive(Debug, Clone)]
+pub struct Template(String);
+
+impl Template {
+    pub fn parse(t: &str) -> Result<Self> {
+        let mut rest = t;
+        while let Some(i) = rest.find('{') {
+            let Some(j) = rest[i..].find('}') else {
+                bail!("--alias-template {t:?}: a '{{' without '}}'");
+            };
+            let name = &rest[i + 1..i + j];
+            if !PLACEHOLDERS.contains(&name) {
+                bail!(
+                    "--alias-template {t:?}: unknown placeholder {{{name}}} (known: {})",
+                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" ")
+                );
+            }
+            rest = &rest[i + j + 1..];
+        }
+        if rest.contains('}') || t.trim().is_empty() {
+            bail!("--alias-template {t:?} is not a usable template");
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    pub fn render(&self, c: &Candidate) -> String {
+        let mut s = self.0.clone();
+        for (k, v) in [
+            ("cluster", c.name.as_str()),
+            ("region", c.region.as_str()),
+            ("account", c.account.as_str()),
+            ("profile", c.profile.as_deref().unwrap_or("default")),
+            ("partition", c.partition.as_str()),
+        ] {
+            s = s.replace(&format!("{{{k}}}"), v);
+        }
+        s
+    }
+}
+
+/// A cluster to be written.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub name: String,
+    pub region: String,
+    pub account: String,
+    pub partition: String,
+    /// As written into AWS_PROFILE and the marker.
+    pub profile: Option<String>,
+    pub arn: String,
+    found: Found,
+}
+
+/// The default names, escalating only for the clusters whose name collides (with each other
+/// or with a context of another cluster).
+pub fn default_names(new: &[Candidate], taken: &HashSet<String>) -> Result<Vec<String>> {
+    const LEVELS: [&str; 3] = [
+        "{cluster}",
+        "{cluster}.{region}",
+        "{cluster}.{region}.{account}",
+    ];
+    let templates: Vec<Template> = LEVELS.iter().map(|t| Template(t.to_string())).collect();
+    let mut level = vec![0usize; new.len()];
+    loop {
+        let names: Vec<String> = new
+            .iter()
+            .zip(&level)
+            .map(|(c, l)| templates[*l].render(c))
+            .collect();
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for n in &names {
+            *count.entry(n.as_str()).or_default() += 1;
+        }
+        let clash: Vec<usize> = (0..new.len())
+            .filter(|&i| taken.contains(&names[i]) || count[names[i].as_str()] > 1)
+            .collect();
+        if clash.is_empty() {
+            return Ok(names);
+        }
+        for i in clash {
+            if level[i] + 1 == LEVELS.len() {
+                bail!(
+                    "no free context name for {}: {:?} is taken (choose names with --alias-template)",
+                    new[i].arn,
+                    names[i]
+                );
+            }
+            level[i] += 1;
+        }
+    }
+}
+
+/// A context of the kubeconfig as read.
+struct Existing {
+    name: String,
+    cluster: String,
+    user: String,
+    /// `Some(profile)` when `add --all` made it.
+    mark: Option<Option<String>>,
+}
+
+/// One line of the report.
+struct Row {
+    change: &'static str,
+    context: String,
+    cluster: String,
+    profile: String,
+}
+
+/// The marker's profile when `body` (a context's body) carries the mark: `Some(profile)`.
+fn marker(body: &Map<String, Value>) -> Option<Option<String>> {
+    body.get("extensions")?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(MARK))
+        .map(|e| {
+            e.get("extension")
+                .and_then(|x| x.get("profile"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+}
+
+/// `extensions` with the mark for `profile` (other extensions kept, in place).
+fn marked_extensions(old: Option<&Value>, profile: Option<&str>) -> Value {
+    let mark = match profile {
+        Some(p) => json!({"name": MARK, "extension": {"profile": p}}),
+        None => json!({"name": MARK, "extension": {}}),
+    };
+    let mut list: Vec<Value> = old.and_then(Value::as_array).cloned().unwrap_or_default();
+    match list
+        .iter_mut()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(MARK))
+    {
+        Some(e) => *e = mark,
+        None => list.push(mark),
+    }
+    Value::Array(list)
+}
+
+/// Whether a user body already says what `new` says: the same exec, give or take the
+/// defaults kubectl writes when it saves the file (`interactiveMode: IfAvailable`,
+/// `provideClusterInfo: false`, an empty `installHint`).
+fn same_user(old: Option<&Map<String, Value>>, new: Option<&Map<String, Value>>) -> bool {
+    let (Some(old), Some(new)) = (old, new) else {
+        return false;
+    };
+    let exec = |m: &Map<String, Value>| m.get("exec").and_then(Value::as_object).cloned();
+    let (Some(mut o), Some(n)) = (exec(old), exec(new)) else {
+        return old == new;
+    };
+    for (k, default) in [
+        ("interactiveMode", json!("IfAvailable")),
+        ("provideClusterInfo", json!(false)),
+        ("installHint", json!("")),
+    ] {
+        if !n.contains_key(k) && o.get(k) == Some(&default) {
+            o.remove(k);
+        }
+    }
+    old.len() == new.len() && o == n
+}
+
+pub fn run(a: &AddArgs) -> Result<ExitCode> {
+    let template = a
+        .alias_template
+        .as_deref()
+        .map(Template::parse)
+        .transpose()?;
+    let scope = scope_of(&a.scope, true)?;
+    let scan = search(&scope, a.prune)?;
+
+    // one candidate per ARN: the first profile (in the order given) that sees it
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut candidates = Vec::new();
+    for f in &scan.clusters {
+        let Some(info) = &f.info else { continue };
+        if info.arn.is_empty() || !seen.insert(info.arn.clone()) {
+            continue;
+        }
+        if info.status != "ACTIVE" && info.status != "UPDATING" {
+            eprintln!(
+                "kctx: note: skipping cluster {} ({}): it is {}, its endpoint is not usable yet",
+                f.name,
+                info.arn,
+                if info.status.is_empty() {
+                    "in an unknown state"
+                } else {
+                    &info.status
+                }
+            );
+            continue;
+        }
+        let parts: Vec<&str> = info.arn.split(':').collect();
+        candidates.push(Candidate {
+            name: f.name.clone(),
+            region: f.region.clone(),
+            account: parts.get(4).copied().unwrap_or("").to_owned(),
+            partition: parts.get(1).copied().unwrap_or("aws").to_owned(),
+            profile: effective_profile(&f.profile),
+            arn: info.arn.clone(),
+            found: f.clone(),
+        });
+    }
+    let discovered: HashSet<&str> = scan.clusters.iter().filter_map(|f| f.arn()).collect();
+
+    super::super::contexts::note_if_isolated("add");
+    let files: Vec<PathBuf> = match &a.kubeconfig {
+        Some(k) => vec![fsutil::expand_tilde(k)],
+        None => crate::session::library_paths(),
+    };
+    // decided from what is read under the locks (nothing is locked for a dry run)
+    let tx = if a.dry_run {
+        None
+    } else {
+        Some(Transaction::begin(&files, &[])?)
+    };
+    let loaded;
+    let m: &Merged = match &tx {
+        Some(t) => &t.merged,
+        None => {
+            loaded = Merged::load_paths(&files);
+            &loaded
+        }
+    };
+    m.require_readable()?;
+    let target = choose_file(m, None, "");
+
+    let contexts: Vec<Existing> = m
+        .names(Kind::Contexts)
+        .into_iter()
+        .map(|name| {
+            let body = m.body(Kind::Contexts, &name).unwrap_or_default();
+            let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            Existing {
+                cluster: field("cluster"),
+                user: field("user"),
+                mark: marker(&body),
+                name,
+            }
+        })
+        .collect();
+    let taken: HashSet<String> = contexts.iter().map(|c| c.name.clone()).collect();
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut plan = Plan::default();
+    let mut new: Vec<&Candidate> = Vec::new();
+    fn opts<'a>(a: &'a AddArgs, c: &'a Candidate) -> EntryOptions<'a> {
+        EntryOptions {
+            profile: c.profile.as_deref(),
+            role_arn: a.role_arn.as_deref(),
+            exec: a.exec,
+            proxy_url: a.proxy_url.as_deref(),
+        }
+    }
+    let info_of = |c: &Candidate| c.found.info.clone().expect("candidates are described");
+    let owner_or = |kind: Kind, name: &str| {
+        m.owner(kind, name)
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| target.clone())
+    };
+    for c in &candidates {
+        let have: Vec<&Existing> = contexts.iter().filter(|x| x.cluster == c.arn).collect();
+        if have.is_empty() {
+            new.push(c);
+            continue;
+        }
+        let Some(mine) = have.iter().find(|x| x.mark.is_some()) else {
+            let names: Vec<&str> = have.iter().map(|x| x.name.as_str()).collect();
+            rows.push(Row {
+                change: "kept",
+                context: names.join(","),
+                cluster: c.arn.clone(),
+                profile: "-".into(),
+            });
+            continue;
+        };
+        // a context add --all made: refresh it under its own name and user
+        let (ctx, user) = (&mine.name, &mine.user);
+        let e = Entries::new(&info_of(c), &c.name, &c.region, &opts(a, c), user, ctx);
+        let old_ctx = m.body(Kind::Contexts, ctx).unwrap_or_default();
+        let mut ctx_body = old_ctx.clone();
+        ctx_body.insert("cluster".into(), c.arn.clone().into());
+        ctx_body.insert("user".into(), user.clone().into());
+        ctx_body.insert(
+            "extensions".into(),
+            marked_extensions(old_ctx.get("extensions"), c.profile.as_deref()),
+        );
+        let cluster_changed = match (m.body(Kind::Clusters, &c.arn), e.cluster.get("cluster")) {
+            (Some(old), Some(Value::Object(new_body))) => {
+                new_body.iter().any(|(k, v)| old.get(k) != Some(v))
+            }
+            _ => true,
+        };
+        let user_changed = !same_user(
+            m.body(Kind::Users, user).as_ref(),
+            e.user.get("user").and_then(Value::as_object),
+        );
+        let ctx_changed = ctx_body != old_ctx;
+        let changed = cluster_changed || user_changed || ctx_changed;
+        if cluster_changed {
+            plan.push(
+                &owner_or(Kind::Clusters, &c.arn),
+                Op::Upsert {
+                    kind: Kind::Clusters,
+                    entry: e.cluster.clone(),
+                    merge: true,
+                },
+            );
+        }
+        if user_changed {
+            plan.push(
+                &owner_or(Kind::Users, user),
+                Op::Upsert {
+                    kind: Kind::Users,
+                    entry: e.user.clone(),
+                    merge: false,
+                },
+            );
+        }
+        if ctx_changed {
+            let entry = super::obj(json!({"context": Value::Object(ctx_body), "name": ctx}));
+            plan.push(
+                &owner_or(Kind::Contexts, ctx),
+                Op::Upsert {
+                    kind: Kind::Contexts,
+                    entry,
+                    merge: false,
+                },
+            );
+        }
+        rows.push(Row {
+            change: if changed { "updated" } else { "unchanged" },
+            context: ctx.clone(),
+            cluster: c.arn.clone(),
+            profile: c.profile.clone().unwrap_or_else(|| "-".into()),
+        });
+    }
+
+    // names for the new ones
+    let owned: Vec<Candidate> = new.iter().map(|c| (*c).clone()).collect();
+    let names = match &template {
+        None => default_names(&owned, &taken)?,
+        Some(t) => {
+            let names: Vec<String> = owned.iter().map(|c| t.render(c)).collect();
+            let mut problems = Vec::new();
+            for (i, n) in names.iter().enumerate() {
+                if names[..i].contains(n) {
+                    continue;
+                }
+                let same: Vec<&str> = owned
+                    .iter()
+                    .zip(&names)
+                    .filter(|(_, x)| *x == n)
+                    .map(|(c, _)| c.arn.as_str())
+                    .collect();
+                if same.len() > 1 {
+                    problems.push(format!(
+                        "{n:?} to {} clusters ({})",
+                        same.len(),
+                        same.join(", ")
+                    ));
+                } else if taken.contains(n) {
+                    problems.push(format!(
+                        "{n:?}, which already names a context of another cluster"
+                    ));
+                }
+            }
+            if !problems.is_empty() {
+                bail!(
+                    "--alias-template {:?} gives {}; add {{region}}, {{account}} or {{profile}} to it",
+                    t.0,
+                    problems.join("; ")
+                );
+            }
+            names
+        }
+    };
+    for (c, name) in owned.iter().zip(names) {
+        let user = c.arn.clone();
+        let e = Entries::new(&info_of(c), &c.name, &c.region, &opts(a, c), &user, &name);
+        let mut context = e.context.clone();
+        if let Some(Value::Object(body)) = context.get_mut("context") {
+            body.insert(
+                "extensions".into(),
+                marked_extensions(None, c.profile.as_deref()),
+            );
+        }
+        plan.push(
+            &owner_or(Kind::Clusters, &c.arn),
+            Op::Upsert {
+                kind: Kind::Clusters,
+                entry: e.cluster.clone(),
+                merge: true,
+            },
+        );
+        plan.push(
+            &owner_or(Kind::Users, &user),
+            Op::Upsert {
+                kind: Kind::Users,
+                entry: e.user.clone(),
+                merge: false,
+            },
+        );
+        plan.push(
+            &target,
+            Op::Upsert {
+                kind: Kind::Contexts,
+                entry: context,
+                merge: false,
+            },
+        );
+        rows.push(Row {
+            change: "added",
+            context: name,
+            cluster: c.arn.clone(),
+            profile: c.profile.clone().unwrap_or_else(|| "-".into()),
+        });
+    }
+
+    // pruning: marked, vanished, and searched this time (profile, region, account)
+    if a.prune {
+        let searched: HashSet<(Option<String>, &str)> = scan
+            .searched
+            .iter()
+            .map(|(p, r)| (effective_profile(p), r.as_str()))
+            .collect();
+        let accounts: HashMap<Option<String>, &str> = scan
+            .accounts
+            .iter()
+            .map(|(p, acct)| (effective_profile(p), acct.as_str()))
+            .collect();
+        let gone: Vec<&Existing> = contexts
+            .iter()
+            .filter(|Existing { cluster, mark, .. }| {
+                let Some(profile) = mark else { return false };
+                let parts: Vec<&str> = cluster.split(':').collect();
+                let (Some(region), Some(account)) = (parts.get(3), parts.get(4)) else {
+                    return false;
+                };
+                !discovered.contains(cluster.as_str())
+                    && searched.contains(&(profile.clone(), *region))
+                    && accounts.get(profile) == Some(account)
+            })
+            .collect();
+        let pruned: HashSet<&str> = gone.iter().map(|x| x.name.as_str()).collect();
+        // what the contexts that stay still use
+        let kept = || {
+            contexts
+                .iter()
+                .filter(|x| !pruned.contains(x.name.as_str()))
+        };
+        let used_clusters: HashSet<&str> = kept().map(|x| x.cluster.as_str()).collect();
+        let used_users: HashSet<&str> = kept().map(|x| x.user.as_str()).collect();
+        if let Some(cc) = m.current_context().filter(|c| pruned.contains(c)) {
+            eprintln!("kctx: note: the current context {cc:?} is pruned: current-context is unset");
+            // cleared first, as `kctx rm` does
+            let mut first = Plan::default();
+            first.push(
+                &m.current_context_file(),
+                Op::SetCurrentContext(String::new()),
+            );
+            first.extend(plan);
+            plan = first;
+        }
+        let mut removed: HashSet<(Kind, String)> = HashSet::new();
+        for x in gone {
+            let mut remove = |kind: Kind, name: &str| {
+                if !removed.insert((kind, name.to_owned())) {
+                    return;
+                }
+                if let Some(p) = m.owner(kind, name) {
+                    plan.push(
+                        p,
+                        Op::Remove {
+                            kind,
+                            name: name.to_owned(),
+                        },
+                    );
+                }
+            };
+            remove(Kind::Contexts, &x.name);
+            if !used_clusters.contains(x.cluster.as_str()) {
+                remove(Kind::Clusters, &x.cluster);
+            }
+            if !used_users.contains(x.user.as_str()) {
+                remove(Kind::Users, &x.user);
+            }
+            rows.push(Row {
+                change: "pruned",
+                context: x.name.clone(),
+                cluster: x.cluster.clone(),
+                profile: x.mark.clone().flatten().unwrap_or_else(|| "-".into()),
+            });
+        }
+    }
+
+    let count = |what: &str| rows.iter().filter(|r| r.change == what).count();
+    let summary = format!(
+        "{} added, {} updated, {} unchanged, {} pruned{}",
+        count("added"),
+        count("updated"),
+        count("unchanged"),
+        count("pruned"),
+        match count("kept") {
+            0 => String::new(),
+            n => format!(", {n} kept (contexts not made by add --all)"),
+        }
+    );
+    if !rows.is_empty() {
+        let mut table = vec![["CHANGE", "CONTEXT", "CLUSTER", "PROFILE"].map(String::from)];
+        for r in &rows {
+            table.push([
+                r.change.into(),
+                r.context.clone(),
+                r.cluster.clone(),
+                r.profile.clone(),
+            ]);
+        }
+        print!("{}", crate::cmd::render_table(&table));
+    }
+    if let Some(tx) = &tx {
+        let written = if plan.is_empty() {
+            Vec::new()
+        } else {
+            tx.commit(plan)?
+        };
+        let shown: Vec<String> = written
+            .iter()
+            .map(|p| crate::kubeconfig::absolute(p).display().to_string())
+            .collect();
+        if shown.is_empty() {
+            println!("{summary}; nothing to write");
+        } else {
+            println!("{summary} in {}", shown.join(", "));
+        }
+    } else {
+        println!("dry run: {summary}; nothing written");
+    }
+    Ok(if scan.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(name: &str, region: &str, account: &str) -> Candidate {
+        Candidate {
+            name: name.into(),
+            region: region.into(),
+            account: account.into(),
+            partition: "aws".into(),
+            profile: None,
+            arn: format!("arn:aws:eks:{region}:{account}:cluster/{name}"),
+            found: Found {
+                name: name.into(),
+                region: region.into(),
+                profile: None,
+                info: None,
+            },
+        }
+    }
+
+    #[test]
+    fn default_names_escalate_only_where_they_collide() {
+        let new = [
+            cand("api", "us-west-2", "111111111111"),
+            cand("api", "eu-west-1", "111111111111"),
+            cand("web", "us-west-2", "111111111111"),
+            cand("db", "us-west-2", "111111111111"),
+            cand("db", "us-west-2", "222222222222"),
+            cand("old", "us-west-2", "111111111111"),
+        ];
+        let taken: HashSet<String> = ["old".to_owned()].into();
+        assert_eq!(
+            default_names(&new, &taken).unwrap(),
+            [
+                "api.us-west-2",
+                "api.eu-west-1",
+                "web",
+                "db.us-west-2.111111111111",
+                "db.us-west-2.222222222222",
+                "old.us-west-2"
+            ]
+        );
+        let taken: HashSet<String> =
+            ["x.us-west-2.1".to_owned(), "x".into(), "x.us-west-2".into()].into();
+        assert!(default_names(&[cand("x", "us-west-2", "1")], &taken).is_err());
+    }
+
+    #[test]
+    fn templates_check_their_placeholders() {
+        let t = Template::parse("{profile}/{cluster}@{region}").unwrap();
+        assert_eq!(
+            t.render(&cand("api", "us-west-2", "1")),
+            "default/api@us-west-2"
+        );
+        assert!(Template::parse("{cluster}-{acount}")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown placeholder {acount}"));
+        assert!(Template::parse("{cluster").is_err());
+        assert!(Template::parse("a}").is_err());
+    }
+}
