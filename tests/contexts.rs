@@ -483,3 +483,41 @@ sys.exit(os.waitstatus_to_exitcode(status))
     assert!(o.status.success());
     assert!(stdout(&o).contains("* sandbox"), "{}", stdout(&o));
 }
+
+/// How many times `path` was opened while `args` ran (strace: every open, whatever the call).
+fn opens_of(h: &Home, kc: &str, args: &[&str], path: &Path) -> usize {
+    let log = h.path().join("opens.strace");
+    let mut c = h.cmd("strace");
+    c.args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
+        .arg(&log)
+        .arg(kctx_bin())
+        .args(args)
+        .env("KUBECONFIG", kc);
+    let o = run(&mut c);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    let target = format!("\"{}\"", path.display());
+    std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&target) && !l.contains("= -1"))
+        .count()
+}
+
+#[test]
+fn each_command_reads_the_kubeconfig_once() {
+    // reading (and parsing) a 20 MB file twice doubles a command's time: list once did
+    let (h, kc, paths) = setup(&[("config", ONE)]);
+    for args in [
+        vec!["list", "-o", "name"],
+        vec!["list"],
+        vec!["list", "-o", "json"],
+        vec!["current"],
+        vec!["prompt"],
+        vec!["use", "sandbox"],
+    ] {
+        assert_eq!(opens_of(&h, &kc, &args, &paths[0]), 1, "{args:?}");
+    }
+    // ns reads to learn the context, asks the cluster (not under the lock: that may take
+    // seconds), then reads again under the lock to write: twice, by design
+    assert_eq!(opens_of(&h, &kc, &["ns", "--force", "web"], &paths[0]), 2);
+}

@@ -67,15 +67,20 @@ pub fn unset() -> Result<()> {
 /// The contexts to offer (the user's whole library, also inside an isolated shell) and the
 /// current one (the shell's own, when isolated).
 pub fn view() -> (Merged, Vec<String>, Option<String>) {
-    let here = Merged::load();
-    let current = here.current_context().map(str::to_owned);
-    if session::current().is_none() {
-        let names = here.names(Kind::Contexts);
-        return (here, names, current);
-    }
     let library = Merged::load_paths(&session::library_paths());
-    let names = library.names(Kind::Contexts);
+    let (names, current) = view_of(&library);
     (library, names, current)
+}
+
+/// [`view`] of a library already read: its names, and the current context as this shell sees
+/// it (an isolated shell's own, from its small session file; otherwise the library's).
+pub fn view_of(library: &Merged) -> (Vec<String>, Option<String>) {
+    let names = library.names(Kind::Contexts);
+    let current = match session::current() {
+        None => library.current_context().map(str::to_owned),
+        Some(_) => Merged::load().current_context().map(str::to_owned),
+    };
+    (names, current)
 }
 
 /// For commands that edit the user's kubeconfig files from inside an isolated shell: a note

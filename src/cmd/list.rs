@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use super::contexts::{no_contexts_hint, rows, view};
+use super::contexts::{no_contexts_hint, rows, view_of};
 use super::ui;
 use super::Run;
 use crate::cli::{ListArgs, ListFormat};
@@ -23,14 +23,14 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
     let mut out = String::new();
     match format {
         ListFormat::Plain => {
-            let (_, names, current) = view();
+            let (names, current) = view_of(merged);
             if names.is_empty() {
                 eprintln!("{}", no_contexts_hint());
             }
             out = ui::name_list(&names, current.as_deref());
         }
         ListFormat::Name => {
-            for name in view().1 {
+            for name in view_of(merged).0 {
                 out.push_str(&name);
                 out.push('\n');
             }
@@ -80,7 +80,7 @@ pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
 
 /// The rows, with the current context as this shell sees it (an isolated shell's own).
 fn marked_rows(merged: &Merged) -> Vec<super::contexts::Row> {
-    let current = view().2;
+    let current = view_of(merged).1;
     let mut rows = rows(merged);
     for r in &mut rows {
         r.current = current.as_deref() == Some(r.name.as_str());
