@@ -153,36 +153,8 @@ fn ns_lists_when_piped_and_picks_on_a_terminal() {
     let out = ok(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK).arg("ns"));
     assert_eq!(out, "default\nkube-public\nkube-system\nweb\nweb-staging\n");
     // a terminal: the picker, current marked; type and pick
-    let driver = r#"
-import os, pty, sys, time, select
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], sys.argv[1:])
-out = b""
-def pump(t):
-    global out
-    end = time.time() + t
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            try:
-                d = os.read(fd, 4096)
-            except OSError:
-                return
-            if not d:
-                return
-            out += d
-pump(2.0)
-for ch in "kube-sys":
-    os.write(fd, ch.encode()); pump(0.15)
-os.write(fd, b"\r"); pump(2.0)
-_, st = os.waitpid(pid, 0)
-sys.stdout.write(out.decode("utf-8", "replace"))
-sys.exit(os.waitstatus_to_exitcode(st) & 255)
-"#;
-    let o = Command::new("python3")
-        .args(["-c", driver, kctx_bin(), "ns"])
-        .env_clear()
+    let mut c = Command::new("python3");
+    c.env_clear()
         .env("HOME", h.path())
         .env("PATH", std::env::var("PATH").unwrap())
         .env("KUBECONFIG", &cfg)
@@ -190,7 +162,8 @@ sys.exit(os.waitstatus_to_exitcode(st) & 255)
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_ACCESS_KEY_ID", ADMIN_AK)
         .env("AWS_SECRET_ACCESS_KEY", ADMIN_SK)
-        .env("AWS_REGION", "us-west-2")
+        .env("AWS_REGION", "us-west-2");
+    let o = in_terminal(&mut c, b"kube-sys\r", 2.0, 2.0, &[kctx_bin(), "ns"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stdout(&o));

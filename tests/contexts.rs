@@ -423,40 +423,9 @@ fn committed_completion_scripts_are_current() {
 fn picker_selects_by_typing_in_a_terminal() {
     let (h, kc, _) = setup(&[("one", ONE)]);
     // Drive kctx in a pseudo-terminal: type "sand", press enter.
-    let driver = r#"
-import os, pty, sys, time, select
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[1], [sys.argv[1]])
-out = b""
-def pump(t):
-    global out
-    end = time.time() + t
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return False
-            if not data:
-                return False
-            out += data
-    return True
-pump(1.0)
-for ch in "sand":
-    os.write(fd, ch.encode()); pump(0.2)
-os.write(fd, b"\r")
-pump(2.0)
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode("utf-8", "replace"))
-sys.exit(os.waitstatus_to_exitcode(status))
-"#;
-    let o = run(h
-        .cmd("python3")
-        .env("KUBECONFIG", &kc)
-        .env("TERM", "xterm")
-        .args(["-c", driver, kctx_bin()]));
+    let mut c = h.cmd("python3");
+    c.env("KUBECONFIG", &kc).env("TERM", "xterm");
+    let o = run(in_terminal(&mut c, b"sand\r", 1.0, 2.0, &[kctx_bin()]));
     assert!(
         o.status.success(),
         "picker failed: {}\n{}",

@@ -49,35 +49,6 @@ fn in_pty(
     env: &[(&str, &str)],
     keys: &[u8],
 ) -> (String, i32) {
-    let driver = r#"
-import os, pty, sys, time, select
-keys = bytes.fromhex(sys.argv[1])
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-out = b""
-def pump(t):
-    global out
-    end = time.time() + t
-    while time.time() < end:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                return
-            if not data:
-                return
-            out += data
-pump(1.0)
-for b in keys:
-    os.write(fd, bytes([b])); pump(0.15)
-pump(1.5)
-_, status = os.waitpid(pid, 0)
-sys.stdout.write(out.decode("utf-8", "replace"))
-sys.exit(os.waitstatus_to_exitcode(status) & 255)
-"#;
-    let hex: String = keys.iter().map(|b| format!("{b:02x}")).collect();
     let mut c = h.cmd("python3");
     c.env("KUBECONFIG", cfg)
         .env("TERM", "xterm")
@@ -85,11 +56,10 @@ sys.exit(os.waitstatus_to_exitcode(status) & 255)
     for (k, v) in env {
         c.env(k, v);
     }
-    let o = c
-        .args(["-c", driver, &hex, kctx_bin()])
-        .args(args)
-        .output()
-        .unwrap();
+    let argv: Vec<&str> = std::iter::once(kctx_bin())
+        .chain(args.iter().copied())
+        .collect();
+    let o = in_terminal(&mut c, keys, 1.0, 1.5, &argv).output().unwrap();
     (stdout(&o), o.status.code().unwrap_or(-1))
 }
 

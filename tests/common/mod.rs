@@ -726,3 +726,22 @@ impl Drop for Tmux {
         let _ = self.tmux(&["kill-server"]);
     }
 }
+
+/// Makes `python3` run `argv` in a pseudo-terminal (`tests/support/pty_drive.py`): it waits
+/// `first_wait` seconds, types `keys` one byte at a time, waits `last_wait` seconds, then prints
+/// what the terminal showed and exits with the program's code. Set the environment on `python3`.
+pub fn in_terminal<'a>(
+    python3: &'a mut Command,
+    keys: &[u8],
+    first_wait: f64,
+    last_wait: f64,
+    argv: &[&str],
+) -> &'a mut Command {
+    let hex: String = keys.iter().map(|b| format!("{b:02x}")).collect();
+    python3
+        .arg(repo().join("tests/support/pty_drive.py"))
+        .arg(hex)
+        .arg(first_wait.to_string())
+        .arg(last_wait.to_string())
+        .args(argv)
+}
