@@ -18,16 +18,7 @@ pub struct EksContext {
 
 /// Reads `context` (default: the current one) and its user's exec entry.
 pub fn eks_context(merged: &Merged, context: Option<&str>) -> Result<EksContext> {
-    let name = match context {
-        Some(c) => c.to_owned(),
-        None => merged
-            .current_context()
-            .ok_or_else(|| anyhow!("current-context is not set: pass --context NAME"))?
-            .to_owned(),
-    };
-    if !merged.has(Kind::Contexts, &name) {
-        return Err(merged.unknown(Kind::Contexts, &name));
-    }
+    let name = merged.context_or_current(context)?;
     let field = |k: &str| merged.field(Kind::Contexts, &name, k).map(str::to_owned);
     let user = field("user").ok_or_else(|| anyhow!("context {name:?} names no user"))?;
     let user_body = merged.body(Kind::Users, &user).ok_or_else(|| {

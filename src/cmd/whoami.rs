@@ -24,16 +24,7 @@ impl Run for WhoamiArgs {
     fn run(&self) -> Result<ExitCode> {
         let merged = Merged::load();
         merged.require_readable()?;
-        let name = match &self.context {
-            Some(c) => c.clone(),
-            None => merged
-                .current_context()
-                .ok_or_else(|| anyhow!("current-context is not set: pass --context NAME"))?
-                .to_owned(),
-        };
-        if !merged.has(Kind::Contexts, &name) {
-            return Err(merged.unknown(Kind::Contexts, &name));
-        }
+        let name = merged.context_or_current(self.context.as_deref())?;
         let eks_user = merged
             .field(Kind::Contexts, &name, "user")
             .and_then(|u| merged.body(Kind::Users, u))

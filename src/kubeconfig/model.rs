@@ -398,6 +398,21 @@ impl Merged {
         self.readable().find_map(|f| f.current_context())
     }
 
+    /// The context a `--context NAME` option names, else the current one; an error when that
+    /// is unset or names no context.
+    pub fn context_or_current(&self, context: Option<&str>) -> Result<String> {
+        let name = match context {
+            Some(c) => c,
+            None => self
+                .current_context()
+                .ok_or_else(|| anyhow!("current-context is not set: pass --context NAME"))?,
+        };
+        if !self.has(Kind::Contexts, name) {
+            return Err(self.unknown(Kind::Contexts, name));
+        }
+        Ok(name.to_owned())
+    }
+
     /// client-go's `GetDefaultFilename`: the first file that exists, else the last path.
     pub fn default_file(&self) -> PathBuf {
         self.files
