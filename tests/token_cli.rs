@@ -510,6 +510,42 @@ fn full_chain_assume_role_profile_credential_process_and_web_identity() {
     let tok = exec_credential(&out).2;
     assert_eq!(access_key_in(&tok), "AKIDPROC");
     assert!(token_url(&tok).starts_with("https://sts.eu-west-1.amazonaws.com/?"));
+    // a failing credential_process: its status and stderr, in one line
+    let failing = [
+        (
+            r#"sh -c "echo 'token for alice expired' >&2; exit 3""#,
+            "its credential_process exited with status 3: token for alice expired",
+        ),
+        (
+            r#"sh -c "exit 4""#,
+            "its credential_process exited with status 4 and wrote nothing to stderr",
+        ),
+        (
+            r#"sh -c "echo not-json""#,
+            "its credential_process printed no credentials JSON",
+        ),
+    ];
+    for (command, want) in failing {
+        let config = h.write(
+            "bad-config",
+            &format!("[profile bad]\ncredential_process = {command}\nregion = us-west-2\n"),
+        );
+        let o = h
+            .kctx()
+            .env("AWS_CONFIG_FILE", &config)
+            .args(["token", "-i", "c", "--profile", "bad", "--no-cache"])
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        assert!(!o.status.success());
+        assert!(o.stdout.is_empty(), "{}", stdout(&o));
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("kctx: error: cannot load AWS credentials for profile \"bad\": ")
+                && err.contains(want),
+            "{err}"
+        );
+    }
     // web identity (IRSA), through moto's AssumeRoleWithWebIdentity
     let wi_role = format!("arn:aws:iam::123456789012:role/irsa-{}", std::process::id());
     let wi = h.write("wi-token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\n");

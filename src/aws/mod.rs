@@ -412,9 +412,36 @@ fn explain_credentials_error(
         }
         _ => anyhow!(
             "cannot load AWS credentials for profile {profile:?}: {}",
-            one_line(&detail)
+            credential_process_reason(&detail).unwrap_or_else(|| one_line(&detail))
         ),
     }
+}
+
+/// The SDK's credential_process errors, said the way the profile spells it: the exit status
+/// and the process's own stderr (or that it printed none), or that its output is not the
+/// credentials JSON. `None` for other errors.
+fn credential_process_reason(detail: &str) -> Option<String> {
+    const EXITED: &str = "external process exited with code ";
+    if let Some(i) = detail.find(EXITED) {
+        let rest = &detail[i + EXITED.len()..];
+        let (status, stderr) = rest.split_once(". Stderr:").unwrap_or((rest, ""));
+        let status = status.trim().trim_start_matches("exit status: ");
+        let stderr = one_line(stderr);
+        return Some(if stderr.is_empty() {
+            format!(
+                "its credential_process exited with status {status} and wrote nothing to stderr"
+            )
+        } else {
+            format!("its credential_process exited with status {status}: {stderr}")
+        });
+    }
+    const UNPARSED: &str = "from external process, could not parse response: ";
+    detail.find(UNPARSED).map(|i| {
+        format!(
+            "its credential_process printed no credentials JSON (Version 1 with AccessKeyId and SecretAccessKey): {}",
+            one_line(&detail[i + UNPARSED.len()..])
+        )
+    })
 }
 
 /// An error and its sources, joined with ": " (Display only, no Debug dumps).
