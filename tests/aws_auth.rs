@@ -393,23 +393,27 @@ fn assumed_roles_templates_sso_and_a_path_in_rolearn() {
     assert_eq!(dev_arn, format!("arn:aws:iam::{ACCT}:role/teams/{dev}"));
     let eks = FakeEks::start(h.path(), &eks_state("CONFIG_MAP", json!({})));
     let file = h.path().join("aws-auth.yaml");
+    let access_in =
+        |role: &str, session: &str, map_roles: &str, map_users: &str, accounts: &str| {
+            std::fs::write(
+                &file,
+                config_map_yaml(&config_map(map_roles, map_users, accounts)),
+            )
+            .unwrap();
+            // the cluster is never reached: aws-auth comes from the file
+            let cfg = kubeconfig(
+                &h,
+                "https://127.0.0.1:9",
+                "",
+                &["--role-arn", role, "--session-name", session],
+            );
+            run(kctx(&h, &cfg, &eks, AK, SK)
+                .arg("access")
+                .arg("--aws-auth-file")
+                .arg(&file))
+        };
     let access = |role: &str, session: &str, map_roles: &str, map_users: &str| {
-        std::fs::write(
-            &file,
-            config_map_yaml(&config_map(map_roles, map_users, "")),
-        )
-        .unwrap();
-        // the cluster is never reached: aws-auth comes from the file
-        let cfg = kubeconfig(
-            &h,
-            "https://127.0.0.1:9",
-            "",
-            &["--role-arn", role, "--session-name", session],
-        );
-        run(kctx(&h, &cfg, &eks, AK, SK)
-            .arg("access")
-            .arg("--aws-auth-file")
-            .arg(&file))
+        access_in(role, session, map_roles, map_users, "")
     };
 
     // the role written with its path never matches the assumed role: said, with the fix
@@ -435,18 +439,59 @@ fn assumed_roles_templates_sso_and_a_path_in_rolearn() {
         "{out}"
     );
 
-    // without the path it matches; templates are rendered, {{EC2PrivateDNSName}} is not
+    // ... also when mapAccounts admits the caller instead
+    let o = access_in(
+        dev_arn,
+        "alice",
+        &format!("- rolearn: {dev_arn}\n  username: dev\n  groups: [system:masters]\n"),
+        "",
+        &format!("- \"{ACCT}\"\n"),
+    );
+    let out = stdout(&o);
+    assert_eq!(code(&o), 4, "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "aws-auth:      mapAccounts line 1 (account {ACCT}), read from"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("note:        mapRoles line 1 maps"), "{out}");
+
+    // without the path it matches; templates are rendered
     let o = access(
         dev_arn,
         "alice@example.com",
-        &format!("- rolearn: arn:aws:iam::{ACCT}:role/{dev}\n  username: \"dev:{{{{AccountID}}}}:{{{{SessionName}}}}:{{{{SessionNameRaw}}}}:{{{{EC2PrivateDNSName}}}}\"\n  groups: [devs, \"team-{{{{AccountID}}}}\"]\n"),
+        &format!("- rolearn: arn:aws:iam::{ACCT}:role/{dev}\n  username: \"dev:{{{{AccountID}}}}:{{{{SessionName}}}}:{{{{SessionNameRaw}}}}\"\n  groups: [devs, \"team-{{{{AccountID}}}}\"]\n"),
         "",
     );
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
-    assert!(out.contains(&format!("  username:    dev:{ACCT}:alice-example.com:alice@example.com:{{{{EC2PrivateDNSName}}}}\n")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "  username:    dev:{ACCT}:alice-example.com:alice@example.com\n"
+        )),
+        "{out}"
+    );
     assert!(
         out.contains(&format!("  groups:      devs,team-{ACCT}\n")),
+        "{out}"
+    );
+    // {{EC2PrivateDNSName}} is left for the server, which renders it only for a session named
+    // after an instance: anyone else is refused by that mapping, mapAccounts notwithstanding
+    let node = format!("- rolearn: arn:aws:iam::{ACCT}:role/{dev}\n  username: system:node:{{{{EC2PrivateDNSName}}}}\n  groups: [system:nodes]\n");
+    let o = access_in(dev_arn, "alice", &node, "", &format!("- \"{ACCT}\"\n"));
+    let out = stdout(&o);
+    assert_eq!(code(&o), 3, "{out}{}", stderr(&o));
+    assert!(
+        out.contains("verdict:       aws-auth mapRoles line 1 matches, but the cluster refuses this identity (401)")
+            && out.contains("this session is \"alice\""),
+        "{out}"
+    );
+    let o = access(dev_arn, "i-0123456789abcdef0", &node, "");
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(
+        out.contains("  username:    system:node:{{EC2PrivateDNSName}}\n"),
         "{out}"
     );
 

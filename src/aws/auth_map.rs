@@ -10,7 +10,10 @@
 //!   wins), then user mappings, then `mapAccounts` (username = the canonical ARN, no groups).
 //!   A `rolearn` written with an IAM path never matches an assumed role.
 //! - Username and groups are rendered: `{{AccountID}}`, `{{SessionName}}` (`@` → `-`),
-//!   `{{SessionNameRaw}}`, `{{AccessKeyID}}`; `{{EC2PrivateDNSName}}` is left as written.
+//!   `{{SessionNameRaw}}`, `{{AccessKeyID}}`; `{{EC2PrivateDNSName}}` is left as written (the
+//!   server asks EC2 for it), but only a session named after an instance id (`i-` and 8 or 17
+//!   word characters) can render it: any other caller is refused (401) by that mapping, with
+//!   no fallback to `mapAccounts`.
 
 use serde_json::{Map, Value};
 
@@ -72,6 +75,14 @@ impl Mapping {
             Matcher::Sso { .. } => "sso",
             Matcher::User { .. } => "user",
             Matcher::Account { .. } => "account",
+        }
+    }
+
+    /// "role ARN", "user ARN", "sso ARN-pattern" or "account N", for one-line reports.
+    pub fn subject(&self) -> String {
+        match &self.matcher {
+            Matcher::Account { .. } => self.principal(),
+            _ => format!("{} {}", self.kind(), self.principal()),
         }
     }
 
@@ -353,10 +364,19 @@ impl AuthMap {
                 .rfind(|m| matches!(&m.matcher, Matcher::User { arn } if arn.eq_ignore_ascii_case(&c.canonical)))
         };
         if let Some(m) = role.or_else(user) {
+            let ec2 = std::iter::once(&m.username)
+                .chain(&m.groups)
+                .any(|t| t.contains("{{EC2PrivateDNSName}}"));
             return Some(Found {
                 mapping: m,
                 username: render(&m.username, c),
                 groups: m.groups.iter().map(|g| render(g, c)).collect(),
+                refused: (ec2 && !is_instance_id(&c.session_name)).then(|| {
+                    format!(
+                        "it uses {{{{EC2PrivateDNSName}}}}, which the authenticator renders only for a session named after an EC2 instance id (i-…), and this session is {:?}",
+                        c.session_name
+                    )
+                }),
             });
         }
         let account = self.mappings.iter().find(
@@ -366,6 +386,7 @@ impl AuthMap {
             mapping: account,
             username: c.canonical.clone(),
             groups: Vec::new(),
+            refused: None,
         })
     }
 
@@ -401,6 +422,14 @@ impl AuthMap {
     }
 }
 
+/// The authenticator's `^i-(\w{8}|\w{17})$`: a session name that is an EC2 instance id.
+fn is_instance_id(session_name: &str) -> bool {
+    session_name.strip_prefix("i-").is_some_and(|id| {
+        (id.len() == 8 || id.len() == 17)
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
 /// `arn:P:iam::A:role/a/b/R` → `arn:P:iam::A:role/R` (lowercase in, lowercase out).
 fn strip_path(arn: &str) -> String {
     match arn.split_once(":role/") {
@@ -423,6 +452,8 @@ pub struct Found<'a> {
     pub mapping: &'a Mapping,
     pub username: String,
     pub groups: Vec<String>,
+    /// Why the authenticator refuses the caller although this mapping matches (401).
+    pub refused: Option<String>,
 }
 
 #[cfg(test)]
@@ -505,6 +536,31 @@ mod tests {
         assert!(
             matches!(&m.mappings[0].matcher, Matcher::Account { account } if account == "012345678901")
         );
+    }
+
+    #[test]
+    fn ec2_private_dns_name_admits_only_instance_sessions() {
+        let m = map(
+            "- rolearn: arn:aws:iam::123456789012:role/Node\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:nodes]\n",
+            "",
+            "- \"123456789012\"\n",
+        );
+        for (session, admitted) in [
+            ("i-0123456789abcdef0", true),
+            ("i-01234567", true),
+            ("alice", false),
+            ("i-0123456789", false),
+            ("i-0123456789abcdef0x", false),
+        ] {
+            let f = m
+                .find(&caller(&format!(
+                    "arn:aws:sts::123456789012:assumed-role/Node/{session}"
+                )))
+                .unwrap();
+            assert_eq!(f.mapping.key, "mapRoles", "{session}");
+            assert_eq!(f.username, "system:node:{{EC2PrivateDNSName}}");
+            assert_eq!(f.refused.is_none(), admitted, "{session}: {:?}", f.refused);
+        }
     }
 
     #[test]

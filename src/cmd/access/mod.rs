@@ -361,7 +361,12 @@ fn verdict(
         (_, Some(f)) => {
             let m = f.mapping;
             let at = format!("aws-auth {} line {}", m.key, m.line);
-            if f.groups.iter().any(|g| g == "system:masters") {
+            if let Some(why) = &f.refused {
+                (
+                    EXIT_NO_ENTRY,
+                    format!("{no_entry}{at} matches, but the cluster refuses this identity (401): {why}"),
+                )
+            } else if f.groups.iter().any(|g| g == "system:masters") {
                 (0, format!("{no_entry}granted by {at}: user {:?} in system:masters (cluster admin)", f.username))
             } else if !f.groups.is_empty() {
                 (0, format!("{no_entry}mapped by {at}: user {:?}, groups {}; RBAC decides what they may do", f.username, f.groups.join(",")))
@@ -415,8 +420,11 @@ fn check(a: &AccessArgs) -> Result<ExitCode> {
         _ => None,
     };
     let found = map.zip(auth_caller.as_ref()).and_then(|(m, c)| m.find(c));
+    // a mapping meant for the caller that does not apply: also worth saying when mapAccounts
+    // catches the caller instead
     let near: Vec<String> = match (map, &auth_caller, &found) {
         (Some(m), Some(c), None) => m.near_misses(c),
+        (Some(m), Some(c), Some(f)) if f.mapping.key == "mapAccounts" => m.near_misses(c),
         _ => Vec::new(),
     };
     let (code, verdict) = verdict(
@@ -435,6 +443,7 @@ fn check(a: &AccessArgs) -> Result<ExitCode> {
                         "key": f.mapping.key, "line": f.mapping.line, "kind": f.mapping.kind(),
                         "principal": f.mapping.principal(), "username": f.username, "groups": f.groups,
                         "system_masters": f.groups.iter().any(|g| g == "system:masters"),
+                        "refused": f.refused,
                     })),
                     "near_misses": near,
                     "problems": map.map(|m| m.problems.clone()).unwrap_or_default(),
@@ -494,11 +503,10 @@ fn check(a: &AccessArgs) -> Result<ExitCode> {
                     }
                     (Some(x), Some(f)) => {
                         out.push_str(&format!(
-                            "aws-auth:      {} line {} ({} {}), {}\n",
+                            "aws-auth:      {} line {} ({}), {}\n",
                             f.mapping.key,
                             f.mapping.line,
-                            f.mapping.kind(),
-                            f.mapping.principal(),
+                            f.mapping.subject(),
                             x.describe()
                         ));
                         out.push_str(&format!("  username:    {}\n", f.username));
