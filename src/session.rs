@@ -8,13 +8,18 @@
 //!
 //! - `KUBECONFIG` = that file (kubectl and every kubeconfig tool see only this context);
 //! - `KCTX_SHELL_FILE` = the same path (so kctx knows the shell is isolated);
-//! - `KCTX_SAVED` = what `KUBECONFIG`, `AWS_PROFILE`, `AWS_REGION` were (JSON), for
-//!   `kctx env --off`; its `library` is where the contexts come from;
-//! - `AWS_PROFILE` / `AWS_REGION` of the context's EKS user (unless `--no-aws`).
+//! - `KCTX_SAVED` = what `KUBECONFIG`, `AWS_PROFILE`, `AWS_REGION` were before the first
+//!   session (JSON), for `kctx env --off`; its `KUBECONFIG` names the user's kubeconfig files
+//!   (the library). A session made inside a session (`kctx exec`, `kctx env` again) keeps it;
+//! - `AWS_PROFILE` / `AWS_REGION` of the context's EKS user (unless `--no-aws`); a context
+//!   that sets neither gets back what was saved, so a switch never leaves the previous
+//!   context's profile behind.
 //!
-//! Files are named `<pid>.<random>.yaml`, where pid is the process whose life the file
-//! follows (kctx itself for `shell`/`exec`, the shell for `env`); a file whose process is gone
-//! is removed by the next kctx that makes one.
+//! Files are named `<pid>.<random>.<scope>.yaml`, where pid is the process whose life the
+//! file follows (kctx itself for `shell`/`exec`, the shell for `env`) and scope names the host
+//! and PID namespace that pid belongs to; a file of this scope whose process is gone is removed
+//! by the next kctx that makes one. Files of other scopes (another container or host sharing
+//! the directory) are left alone: their pids mean nothing here.
 
 use std::path::{Path, PathBuf};
 
@@ -120,14 +125,51 @@ fn alive(pid: i32) -> bool {
             || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
-/// Removes session files whose process is gone (shells that were killed).
+/// Where this process's pids are meaningful: a short hash of the host name and the PID
+/// namespace. Two containers (or two hosts on one NFS home) that share the fallback directory
+/// get different scopes, so neither removes the other's live files.
+pub fn scope() -> String {
+    let mut host = [0u8; 256];
+    // SAFETY: gethostname writes at most host.len() bytes into the buffer.
+    let host = if unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) } == 0 {
+        let end = host.iter().position(|&b| b == 0).unwrap_or(host.len());
+        String::from_utf8_lossy(&host[..end]).into_owned()
+    } else {
+        String::new()
+    };
+    let pid_ns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|l| l.display().to_string())
+        .unwrap_or_default();
+    // FNV-1a: stable across builds and releases (std's hasher is not)
+    let h = format!("{host}\0{pid_ns}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{:08x}", h as u32)
+}
+
+/// Removes session files of this scope whose process is gone (shells that were killed).
 pub fn clean_stale(dir: &PrivateDir) -> usize {
+    let ours = scope();
     let mut n = 0;
     for name in dir.names() {
-        let Some(pid) = name.split('.').next().and_then(|p| p.parse::<i32>().ok()) else {
+        let Some(stem) = name.strip_suffix(".yaml") else {
             continue;
         };
-        if name.ends_with(".yaml") && !alive(pid) && dir.remove(&name).is_ok() {
+        let parts: Vec<&str> = stem.split('.').collect();
+        let (pid, file_scope) = match parts.as_slice() {
+            [pid, _, scope] => (pid, Some(*scope)),
+            [pid, _] => (pid, None), // made before scopes: judged here, as it always was
+            _ => continue,
+        };
+        let Ok(pid) = pid.parse::<i32>() else {
+            continue;
+        };
+        if file_scope.is_some_and(|s| s != ours) {
+            continue;
+        }
+        if !alive(pid) && dir.remove(&name).is_ok() {
             n += 1;
         }
     }
@@ -135,12 +177,14 @@ pub fn clean_stale(dir: &PrivateDir) -> usize {
 }
 
 /// The process whose life a file made by `kctx env` should follow: the shell that runs
-/// `eval "$(kctx env …)"`. In a command substitution kctx's parent is a subshell (a fork of
-/// that shell, the same program); its parent is the shell.
+/// `eval "$(kctx env …)"` and reads kctx's output. bash, zsh, dash and fish start kctx as
+/// their own child; where a subshell stands between (a compound command substitution), that
+/// subshell writes into the same pipe as kctx, so the owner is the nearest ancestor whose
+/// standard output is not kctx's pipe.
 pub fn owner_for_env() -> i32 {
     // SAFETY: getppid cannot fail.
-    let parent = unsafe { libc::getppid() };
-    let exe = |pid: i32| std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let mut owner = unsafe { libc::getppid() };
+    let stdout_of = |pid: &str| std::fs::read_link(format!("/proc/{pid}/fd/1")).ok();
     let ppid_of = |pid: i32| -> Option<i32> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // pid (comm) state ppid …: comm may hold spaces, so read after the last ')'
@@ -151,10 +195,19 @@ pub fn owner_for_env() -> i32 {
             .parse()
             .ok()
     };
-    match ppid_of(parent) {
-        Some(gp) if gp > 1 && exe(parent).is_some() && exe(parent) == exe(gp) => gp,
-        _ => parent,
+    let Some(pipe) = stdout_of("self").filter(|l| l.to_string_lossy().starts_with("pipe:")) else {
+        return owner;
+    };
+    for _ in 0..16 {
+        if stdout_of(&owner.to_string()).as_ref() != Some(&pipe) {
+            break;
+        }
+        match ppid_of(owner) {
+            Some(p) if p > 1 => owner = p,
+            _ => break,
+        }
     }
+    owner
 }
 
 /// The kubeconfig text of a session on `context` of `library`: the context (with `namespace`
@@ -243,7 +296,7 @@ pub fn create(
             .map_or(0, |d| d.subsec_nanos());
         t ^ std::process::id().rotate_left(16)
     };
-    let name = format!("{owner}.{nonce:08x}.yaml");
+    let name = format!("{owner}.{nonce:08x}.{}.yaml", scope());
     dir.write(&name, text.as_bytes())
         .map_err(|e| anyhow!("cannot write {}: {e}", dir.path().join(&name).display()))?;
     Ok(dir.path().join(name))
@@ -309,10 +362,32 @@ pub fn variables(
             Some(serde_json::to_string(saved).unwrap_or_default()),
         ),
     ];
-    for (k, val) in aws {
-        v.push((k, Some(val.clone())));
-    }
+    v.extend(aws_variables(aws, saved));
     v
+}
+
+/// AWS_PROFILE and AWS_REGION for a session on a context: the context's (`aws`), else what
+/// was saved before the first session (`None` = unset).
+pub fn aws_variables(
+    aws: &[(&'static str, String)],
+    saved: &Saved,
+) -> Vec<(&'static str, Option<String>)> {
+    [
+        ("AWS_PROFILE", &saved.aws_profile),
+        ("AWS_REGION", &saved.aws_region),
+    ]
+    .into_iter()
+    .map(|(key, before)| {
+        let ours = aws.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+        (key, ours.or_else(|| before.clone()))
+    })
+    .collect()
+}
+
+/// What a new session saves: the current session's saved values inside one (so that `--off`
+/// and the library still refer to the user's own setup), else the environment now.
+pub fn saved_for_new() -> Saved {
+    current().map(|s| s.saved).unwrap_or_else(Saved::now)
 }
 
 /// The environment that restores what a session saved.

@@ -270,13 +270,19 @@ fn exec_passes_exit_codes_signals_and_the_aws_profile() {
         .unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(libc::SIGTERM));
-    // a command that does not exist: one line, no file left
+    // a command that does not exist: one line, exit 127 as env/sudo give; no file left
     let o = run(k().args(["exec", "alpha", "--", "no-such-command-kctx"]));
+    assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
     assert!(
-        !o.status.success() && stderr(&o).contains("no-such-command-kctx"),
+        stderr(&o).starts_with("kctx: error: cannot run no-such-command-kctx")
+            && stderr(&o).lines().count() == 1,
         "{}",
         stderr(&o)
     );
+    // one that cannot be executed: 126
+    let not_exec = h.write("not-executable", "echo hi\n");
+    let o = run(k().args(["exec", "alpha", "--"]).arg(&not_exec));
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
     let left = std::fs::read_dir(h.path().join(".kube/cache/kctx/shells"))
         .unwrap()
         .count();
@@ -334,9 +340,14 @@ fn stale_session_files_are_removed_and_library_edits_say_so() {
         c.wait().unwrap();
         pid
     };
-    let stale = dir.join(format!("{dead}.deadbeef.yaml"));
-    let live = dir.join(format!("{}.cafecafe.yaml", std::process::id()));
-    for p in [&stale, &live] {
+    let scope = kctx::session::scope();
+    let stale = dir.join(format!("{dead}.deadbeef.{scope}.yaml"));
+    let stale_old_name = dir.join(format!("{dead}.deadbee0.yaml"));
+    let live = dir.join(format!("{}.cafecafe.{scope}.yaml", std::process::id()));
+    // another host's or container's file (another scope): its pid means nothing here
+    let other = format!("{:08x}", u32::from_str_radix(&scope, 16).unwrap() ^ 1);
+    let foreign = dir.join(format!("{dead}.f0f0f0f0.{other}.yaml"));
+    for p in [&stale, &stale_old_name, &live, &foreign] {
         std::fs::write(p, "apiVersion: v1\n").unwrap();
     }
     let k = || {
@@ -346,7 +357,9 @@ fn stale_session_files_are_removed_and_library_edits_say_so() {
     };
     ok(k().args(["exec", "alpha", "--", "true"]));
     assert!(!stale.exists(), "a killed shell's file is removed");
+    assert!(!stale_old_name.exists(), "also one named before scopes");
     assert!(live.exists(), "a live one stays");
+    assert!(foreign.exists(), "another scope's file stays");
     // inside a session, rm edits the user's kubeconfig, and says so
     let out = run(k().args(["exec", "alpha", "--", "kctx", "rm", "beta"]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -359,4 +372,107 @@ fn stale_session_files_are_removed_and_library_edits_say_so() {
     // prompt outside a session
     assert_eq!(ok(k().arg("prompt")), "alpha/web\n");
     let _: &Path = &cfg;
+}
+
+/// A second kubeconfig file with a context whose user is a plain token (no AWS profile).
+fn plain_context(h: &Home, s: &ApiServer) -> PathBuf {
+    h.write(
+        "plain.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: pc\n  cluster:\n    server: {}\n    certificate-authority-data: {}\ncontexts:\n- name: plain\n  context: {{cluster: pc, user: tok}}\nusers:\n- name: tok\n  user: {{token: not-aws}}\n",
+            s.url,
+            s.ca_data()
+        ),
+    )
+}
+
+#[test]
+fn switching_inside_a_session_carries_the_aws_side_and_keeps_namespaces() {
+    let h = Home::new();
+    let s = server(&h);
+    let cfg = setup(&h, &s);
+    let plain = plain_context(&h, &s);
+    let library = format!("{}:{}", cfg.display(), plain.display());
+    let before = std::fs::read(&cfg).unwrap();
+    let script = r#"
+eval "$(kctx env alpha)"
+echo "A P=${AWS_PROFILE-unset} R=${AWS_REGION-unset}"
+eval "$(kctx env plain)"
+echo "B P=${AWS_PROFILE-unset} R=${AWS_REGION-unset} $(kctx prompt)"
+eval "$(kctx env alpha)"
+kctx ns kube-system --force >/dev/null 2>&1
+kctx use plain 2>&1 | grep note
+kctx use - 2>/dev/null
+echo "C $(kctx prompt)"
+echo "D $(kctx exec beta -- kctx list -o name | tr '\n' ' ')"
+echo "E $(kctx exec beta -- sh -c 'echo "$AWS_PROFILE $(kctx prompt)"')"
+kctx exec plain -- sh -c 'echo "F P=${AWS_PROFILE-unset}"'
+eval "$(kctx env --off)"
+echo "G K=$KUBECONFIG P=${AWS_PROFILE-unset}"
+"#;
+    let out = ok(h
+        .cmd("bash")
+        .env("PATH", path_with_kctx(&h))
+        .env("KUBECONFIG", &library)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args(["--norc", "-c", script]));
+    let line = |tag: &str| {
+        out.lines()
+            .find(|l| l.starts_with(tag))
+            .unwrap_or_else(|| panic!("no {tag:?} in {out}"))
+            .to_owned()
+    };
+    assert_eq!(line("A "), "A P=pa R=eu-west-1");
+    // a context without an AWS profile gets back what the shell had before: nothing
+    assert_eq!(line("B "), "B P=unset R=unset plain/default (isolated)");
+    // `kctx use` cannot change the shell's variables, and says which no longer fit
+    assert!(
+        line("kctx: note:").contains("AWS_PROFILE should be unset and AWS_REGION should be unset"),
+        "{out}"
+    );
+    // coming back finds the namespace this shell set, not the library's
+    assert_eq!(line("C "), "C alpha/kube-system (isolated)", "{out}");
+    // exec inside a session: the user's kubeconfig files are the library, not the session
+    assert_eq!(line("D "), "D alpha beta a'b; rm -rf x plain ");
+    assert_eq!(line("E "), "E pb beta/default (isolated)");
+    assert_eq!(line("F "), "F P=unset");
+    assert_eq!(line("G "), format!("G K={library} P=unset"));
+    assert_eq!(std::fs::read(&cfg).unwrap(), before);
+}
+
+#[test]
+fn a_file_made_by_env_follows_the_shell_that_evaluates_it() {
+    let h = Home::new();
+    let s = server(&h);
+    let cfg = setup(&h, &s);
+    // bash started from bash (a terminal's shell inside another), and a compound command
+    // substitution (a subshell between the shell and kctx): the file belongs to the inner
+    // shell, so it is removed once that shell is gone, and not while it lives
+    for subst in ["kctx env alpha", "true; kctx env alpha"] {
+        let inner = format!(
+            "echo PID=$$; eval \"$({subst})\"; echo \"F=$KUBECONFIG\"; kctx exec beta -- true; test -f \"$KUBECONFIG\" && echo KEPT"
+        );
+        let outer = format!(
+            "bash --norc -c {}; true",
+            kctx::session::quote_posix(&inner)
+        );
+        let out = ok(h
+            .cmd("bash")
+            .env("PATH", path_with_kctx(&h))
+            .env("KUBECONFIG", &cfg)
+            .args(["--norc", "-c", &outer]));
+        let pid = out.lines().find_map(|l| l.strip_prefix("PID=")).unwrap();
+        let file = out.lines().find_map(|l| l.strip_prefix("F=")).unwrap();
+        let name = Path::new(file).file_name().unwrap().to_string_lossy();
+        assert!(name.starts_with(&format!("{pid}.")), "{subst}: {out}");
+        assert!(out.contains("\nKEPT"), "{subst}: {out}");
+        // the inner shell has exited: the next session cleans its file up
+        ok(h.kctx()
+            .env("KUBECONFIG", &cfg)
+            .env("PATH", path_with_kctx(&h))
+            .args(["exec", "beta", "--", "true"]));
+        assert!(!Path::new(file).exists(), "{subst}: {file} left behind");
+    }
 }

@@ -117,22 +117,39 @@ fn switch_session(s: &session::Session, name: &str) -> Result<()> {
         return Err(unknown_context(&library, &name));
     }
     let previous = here.current_context().map(str::to_owned);
-    session::replace(&s.file, &library, &name, None)?;
+    // the namespace of the context being left is remembered for this shell, and the one
+    // coming back gets the namespace it had here
+    if let Some(p) = &previous {
+        match here.field(Kind::Contexts, p, "namespace") {
+            Some(ns) => state.session_namespaces.insert(p.clone(), ns.to_owned()),
+            None => state.session_namespaces.remove(p),
+        };
+    }
+    let namespace = state.session_namespaces.get(&name).cloned();
+    session::replace(&s.file, &library, &name, namespace.as_deref())?;
     if previous.as_deref() != Some(name.as_str()) {
         state.previous_context = previous;
-        state.save(&files);
     }
+    state.save(&files);
     eprintln!(
         "Switched this shell to context {name:?} (other shells and your kubeconfig are unchanged)."
     );
-    let want = session::aws_env(&library, &name);
-    if let Some((_, p)) = want.iter().find(|(k, _)| *k == "AWS_PROFILE") {
-        if std::env::var("AWS_PROFILE").ok().as_deref() != Some(p.as_str()) {
-            eprintln!(
-                "kctx: note: AWS_PROFILE here is not {p:?}, which this context uses; `eval \"$(kctx env {})\"` sets it",
-                session::quote_posix(&name)
-            );
-        }
+    // this process cannot change the shell's environment: say where it no longer fits
+    let want = session::aws_variables(&session::aws_env(&library, &name), &s.saved);
+    let stale: Vec<String> = want
+        .iter()
+        .filter(|(k, v)| std::env::var(k).ok() != *v)
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k} should be {v:?}"),
+            None => format!("{k} should be unset"),
+        })
+        .collect();
+    if !stale.is_empty() {
+        eprintln!(
+            "kctx: note: for this context {} (aws commands and exec entries without a profile use them); `eval \"$(kctx env {})\"` sets them",
+            stale.join(" and "),
+            session::quote_posix(&name)
+        );
     }
     Ok(())
 }

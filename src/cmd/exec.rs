@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::shell::{prepare, Prepared};
 use super::{child, Run};
 use crate::cli::ExecArgs;
-use crate::session::{self, Saved};
+use crate::session;
 
 impl Run for ExecArgs {
     fn run(&self) -> Result<ExitCode> {
@@ -24,7 +24,7 @@ impl Run for ExecArgs {
         )?;
         let mut cmd = Command::new(&self.command[0]);
         cmd.args(&self.command[1..]);
-        for (k, v) in session::variables(&file, &Saved::now(), &aws) {
+        for (k, v) in session::variables(&file, &session::saved_for_new(), &aws) {
             match v {
                 Some(v) => cmd.env(k, v),
                 None => cmd.env_remove(k),

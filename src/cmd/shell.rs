@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use super::{child, Run};
 use crate::cli::SessionArgs;
 use crate::kubeconfig::Merged;
-use crate::session::{self, Saved};
+use crate::session;
 
 /// What a session starts from.
 pub struct Prepared {
@@ -71,7 +71,7 @@ impl Run for SessionArgs {
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "/bin/sh".into());
         let mut cmd = Command::new(&shell);
-        for (k, v) in session::variables(&file, &Saved::now(), &aws) {
+        for (k, v) in session::variables(&file, &session::saved_for_new(), &aws) {
             match v {
                 Some(v) => cmd.env(k, v),
                 None => cmd.env_remove(k),

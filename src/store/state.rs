@@ -22,6 +22,10 @@ pub struct State {
     /// Previous namespace per context.
     #[serde(default)]
     pub previous_namespace: BTreeMap<String, String>,
+    /// In a per-shell session: the namespace each context had when the shell left it, so that
+    /// coming back (`kctx use -`, `kctx use NAME`) finds it as it was, as in a kubeconfig.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub session_namespaces: BTreeMap<String, String>,
 }
 
 fn file_name(files: &[PathBuf]) -> String {
