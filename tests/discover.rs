@@ -708,3 +708,172 @@ fn the_region_lists_match_the_partition_data_of_the_locked_sdk() {
         "regenerate PARTITION_REGIONS with scripts/regions.py"
     );
 }
+
+#[test]
+fn refused_keys_are_not_mistaken_for_regions_that_are_not_enabled() {
+    let h = Home::new();
+    h.write(
+        ".aws/credentials",
+        "[p]\naws_access_key_id = AKIDP\naws_secret_access_key = x\n",
+    );
+    let discover = |state: Value, region_args: &[&str]| {
+        let eks = FakeEks::start(h.path(), &state);
+        run(h
+            .kctx()
+            .env("AWS_ENDPOINT_URL_EKS", &eks.url)
+            .args(["discover", "--profile", "p", "-o", "name"])
+            .args(region_args))
+    };
+    // an opt-in region the account has not enabled: a note, and the search succeeds
+    let o = discover(
+        serde_json::json!({"regions": {"us-west-2": ["api"]}, "unrecognized_regions": ["af-south-1"]}),
+        &["--all-regions"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "api\n");
+    assert!(
+        stderr(&o).contains("not enabled") && stderr(&o).contains("af-south-1"),
+        "{}",
+        stderr(&o)
+    );
+    // keys refused everywhere: the regions every account has say so, and the exit code too
+    let o = discover(
+        serde_json::json!({"regions": {"us-west-2": ["api"]}, "unrecognized_regions": ["*"]}),
+        &["--all-regions"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("us-west-2: eks:ListClusters: UnrecognizedClientException: The security token included in the request is invalid. (the profile's credentials are not accepted)"),
+        "{}",
+        stderr(&o)
+    );
+    // one region asked for: the same line, no debug dump of the SDK's error
+    let o = discover(
+        serde_json::json!({"regions": {}, "unrecognized_regions": ["*"]}),
+        &["--region", "us-west-2"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("UnrecognizedClientException: The security token")
+            && !stderr(&o).contains("Error {"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn bulk_refresh_keeps_shared_users_kubectl_defaults_and_unknown_accounts() {
+    let h = Home::new();
+    h.write(
+        ".aws/credentials",
+        "[p]\naws_access_key_id = AKIDP\naws_secret_access_key = x\n",
+    );
+    let kc = h.path().join(".kube/config");
+    let eks = FakeEks::start(
+        h.path(),
+        &serde_json::json!({"regions": {"us-west-2": ["api", "tmp"]}}),
+    );
+    let arn = "arn:aws:eks:us-west-2:123456789012:cluster/api";
+    let k = |eks: &FakeEks| {
+        let mut c = h.kctx();
+        c.env("AWS_ENDPOINT_URL_EKS", &eks.url)
+            .env("AWS_ENDPOINT_URL_STS", moto())
+            .env("KUBECONFIG", &kc);
+        c
+    };
+    let all = ["add", "--all", "--profile", "p", "--region", "us-west-2"];
+    ok(k(&eks).args(all));
+    // a hand-made context shares the user add --all made (named by the cluster ARN, as
+    // update-kubeconfig names it) and signs through a role
+    let role = "arn:aws:iam::123456789012:role/admin";
+    ok(k(&eks).args([
+        "add",
+        "api",
+        "--region",
+        "us-west-2",
+        "--profile",
+        "p",
+        "--alias",
+        "api-admin",
+        "--role-arn",
+        role,
+    ]));
+    let signs_as_role = || {
+        merged(std::slice::from_ref(&kc))
+            .body(kctx::kubeconfig::Kind::Users, arn)
+            .unwrap()["exec"]["args"]
+            .to_string()
+            .contains(role)
+    };
+    assert!(signs_as_role());
+    let before = std::fs::read(&kc).unwrap();
+    let o = run(k(&eks).args(all));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("0 added, 0 updated, 2 unchanged, 0 pruned; nothing to write"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains(&format!("kctx: note: user {arn:?} of context \"api\" is kept as it is: hand-made context(s) \"api-admin\" use it too")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        signs_as_role(),
+        "the hand-made context still signs as the role"
+    );
+    assert_eq!(std::fs::read(&kc).unwrap(), before);
+
+    // a user without a profile (keys from the environment) that kubectl saved (`env: null`):
+    // a re-run is still a no-op
+    let kc2 = h.path().join("env-keys.yaml");
+    let k2 = || {
+        let mut c = k(&eks);
+        c.env("KUBECONFIG", &kc2)
+            .env("AWS_ACCESS_KEY_ID", "AKIDP")
+            .env("AWS_SECRET_ACCESS_KEY", "x")
+            .env("AWS_REGION", "us-west-2")
+            .env_remove("AWS_PROFILE");
+        c
+    };
+    ok(k2().args(["add", "--all"]));
+    let mut kubectl = h.cmd("kubectl");
+    kubectl.env("KUBECONFIG", &kc2);
+    ok(kubectl.args(["config", "set-context", "api", "--namespace", "n1"]));
+    assert!(std::fs::read_to_string(&kc2).unwrap().contains("env: null"));
+    let out = ok(k2().args(["add", "--all"]));
+    assert!(out.contains("0 added, 0 updated, 2 unchanged"), "{out}");
+
+    // tmp goes away, but STS cannot say which account the profile is: nothing is pruned,
+    // and that is a failure, not a quiet "0 pruned"
+    let eks = FakeEks::start(
+        h.path(),
+        &serde_json::json!({"regions": {"us-west-2": ["api"]}}),
+    );
+    let o = run(k(&eks)
+        .env("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9")
+        .args(all)
+        .arg("--prune"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("sts:GetCallerIdentity")
+            && stderr(&o).contains("its account is unknown, so none of its contexts is pruned"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(merged(std::slice::from_ref(&kc)).has(kctx::kubeconfig::Kind::Contexts, "tmp"));
+    let out = ok(k(&eks).args(all).arg("--prune"));
+    assert!(out.contains("1 pruned"), "{out}");
+
+    // a file kctx will not write (a second YAML document): the table of changes is not
+    // printed as if they had happened
+    let multi = h.write(
+        "multi.yaml",
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n---\nfoo: bar\n",
+    );
+    let o = run(k(&eks).env("KUBECONFIG", &multi).args(all));
+    assert!(!o.status.success());
+    assert!(!stdout(&o).contains("added"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("multi.yaml"), "{}", stderr(&o));
+}

@@ -226,8 +226,15 @@ fn resolve(profile: Option<String>, scope: &Scope) -> Result<Identity> {
     })
 }
 
-/// An EKS client for discovery: each attempt bounded, so one unreachable region cannot stall
-/// the search.
+/// Each attempt bounded, so one unreachable endpoint cannot stall the search.
+fn bounded() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .build()
+}
+
+/// An EKS client for discovery (bounded waits).
 fn client(creds: &Credentials, target: &Target, region: &str) -> aws_sdk_eks::Client {
     let mut b = aws_sdk_eks::Config::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -235,31 +242,84 @@ fn client(creds: &Credentials, target: &Target, region: &str) -> aws_sdk_eks::Cl
         .credentials_provider(creds.clone())
         .use_fips(target.variant.fips)
         .use_dual_stack(target.variant.dual_stack)
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(20))
-                .build(),
-        );
+        .timeout_config(bounded());
     if let Some(url) = super::endpoint_override("EKS") {
         b = b.endpoint_url(url);
     }
     aws_sdk_eks::Client::from_conf(b.build())
 }
 
-/// Whether an error says the region is not enabled for the account (opt-in regions answer
-/// every call with an unrecognised token).
+/// The regions of the `aws` partition that every account has (those launched before
+/// March 2019); the others are opt-in. China and GovCloud regions are all enabled.
+const ALWAYS_ENABLED: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-south-1",
+    "sa-east-1",
+];
+
+fn opt_in(region: &str) -> bool {
+    super::sts::partition(region).name == "aws" && !ALWAYS_ENABLED.contains(&region)
+}
+
+/// Whether an error says the region is not enabled for the account: an opt-in region that
+/// is not enabled answers every call as if the token were unknown. In a region every account
+/// has, the same answer means the credentials are refused.
 fn not_enabled<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
+    region: &str,
     e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
-    matches!(
-        e.as_service_error().and_then(|s| s.code()),
-        Some("UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure")
-    )
+    opt_in(region)
+        && matches!(
+            e.as_service_error().and_then(|s| s.code()),
+            Some("UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure")
+        )
+}
+
+/// One line for an SDK error: a service's `Code: message`, else the error chain.
+fn error_line<
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> String {
+    match e
+        .as_service_error()
+        .and_then(|s| s.code().map(|c| (c, s.message())))
+    {
+        Some((code, message)) => {
+            let refused = matches!(
+                code,
+                "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure"
+            );
+            format!(
+                "{code}: {}{}",
+                super::one_line(message.unwrap_or("(no message)")),
+                if refused {
+                    " (the profile's credentials are not accepted)"
+                } else {
+                    ""
+                }
+            )
+        }
+        None => super::one_line(&super::error_chain(e)),
+    }
 }
 
 enum Task {
-    Account(Option<String>, Option<String>),
+    Account(Option<String>, Result<String, String>),
     Region(Option<String>, String, RegionResult),
 }
 
@@ -296,13 +356,8 @@ async fn search_region(
                     _ => break,
                 }
             }
-            Err(e) if all_regions && not_enabled(&e) => return RegionResult::NotEnabled,
-            Err(e) => {
-                return RegionResult::Failed(format!(
-                    "eks:ListClusters: {}",
-                    super::one_line(&super::error_chain(&e))
-                ))
-            }
+            Err(e) if all_regions && not_enabled(&region, &e) => return RegionResult::NotEnabled,
+            Err(e) => return RegionResult::Failed(format!("eks:ListClusters: {}", error_line(&e))),
         }
     }
     let mut found = Vec::new();
@@ -399,17 +454,20 @@ pub fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Sca
         let mut set = tokio::task::JoinSet::new();
         for id in &identities {
             if accounts {
-                let c =
-                    aws_sdk_sts::Client::from_conf(super::sts_config(id.creds.clone(), &id.target));
+                let conf = super::sts_config(id.creds.clone(), &id.target)
+                    .to_builder()
+                    .timeout_config(bounded())
+                    .build();
+                let c = aws_sdk_sts::Client::from_conf(conf);
                 let (profile, sem) = (id.profile.clone(), limits("sts"));
                 set.spawn(async move {
                     let _permits = sem.acquire().await;
-                    let account = c
-                        .get_caller_identity()
-                        .send()
-                        .await
-                        .ok()
-                        .and_then(|o| o.account);
+                    let account = match c.get_caller_identity().send().await {
+                        Ok(o) => o
+                            .account
+                            .ok_or_else(|| "sts:GetCallerIdentity gave no account".to_owned()),
+                        Err(e) => Err(format!("sts:GetCallerIdentity: {}", error_line(&e))),
+                    };
                     Task::Account(profile, account)
                 });
             }
@@ -433,8 +491,15 @@ pub fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Sca
                     region: None,
                     error: format!("a search task failed: {e}"),
                 }),
-                Ok(Task::Account(profile, Some(account))) => out.accounts.push((profile, account)),
-                Ok(Task::Account(_, None)) => {}
+                Ok(Task::Account(profile, Ok(account))) => out.accounts.push((profile, account)),
+                // without its account nothing of the profile can be pruned safely: say so
+                Ok(Task::Account(profile, Err(error))) => out.failures.push(Failure {
+                    profile,
+                    region: None,
+                    error: format!(
+                        "{error}; its account is unknown, so none of its contexts is pruned"
+                    ),
+                }),
                 Ok(Task::Region(profile, region, RegionResult::Done(found))) => {
                     out.clusters.extend(found);
                     out.searched.push((profile, region));

@@ -21,6 +21,9 @@ pagination with maxResults/nextToken, and error bodies with the x-amzn-ErrorType
 For discovery: "regions": {"us-west-2": ["api", ...]} lists and describes those clusters in the
 region each request is signed for; "latency_ms" delays every answer (concurrently, as a remote
 endpoint would); GET /_state reports "max_in_flight" overall and per region.
+"unrecognized_regions": ["af-south-1", ...] or ["*"] answers every call signed for those regions
+as EKS does for an opt-in region the account has not enabled, or for refused keys: 403
+UnrecognizedClientException.
 
 CreateAccessEntry follows EKS's rules: types STANDARD, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX,
 HYBRID_LINUX; node types take no kubernetesGroups or username and no access policies; groups may
@@ -102,6 +105,10 @@ def main():
 
     def handle(method, path, query, body, signed_region):
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+        refused = state.get("unrecognized_regions", [])
+        if "*" in refused or signed_region in refused:
+            raise ApiError(403, "UnrecognizedClientException",
+                           "The security token included in the request is invalid.")
         regions = state.get("regions")
         if regions is not None and parts == ["clusters"] and method == "GET":
             op = "ListClusters"

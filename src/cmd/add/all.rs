@@ -173,7 +173,7 @@ fn marked_extensions(old: Option<&Value>, profile: Option<&str>) -> Value {
 
 /// Whether a user body already says what `new` says: the same exec, give or take the
 /// defaults kubectl writes when it saves the file (`interactiveMode: IfAvailable`,
-/// `provideClusterInfo: false`, an empty `installHint`).
+/// `provideClusterInfo: false`, an empty `installHint`, `env: null`).
 fn same_user(old: Option<&Map<String, Value>>, new: Option<&Map<String, Value>>) -> bool {
     let (Some(old), Some(new)) = (old, new) else {
         return false;
@@ -191,6 +191,8 @@ fn same_user(old: Option<&Map<String, Value>>, new: Option<&Map<String, Value>>)
             o.remove(k);
         }
     }
+    // kubectl writes the lists it read as absent as `null` (`env: null`)
+    o.retain(|k, v| !v.is_null() || n.contains_key(k));
     old.len() == new.len() && o == n
 }
 
@@ -325,10 +327,29 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
             }
             _ => true,
         };
-        let user_changed = !same_user(
+        let mut user_changed = !same_user(
             m.body(Kind::Users, user).as_ref(),
             e.user.get("user").and_then(Value::as_object),
         );
+        // a user entry that hand-made contexts share (e.g. one `kctx add --alias … --role-arn`
+        // changed) is theirs too: a bulk refresh does not change how they sign
+        let sharing: Vec<&str> = contexts
+            .iter()
+            .filter(|x| x.user == *user && x.name != *ctx && x.mark.is_none())
+            .map(|x| x.name.as_str())
+            .collect();
+        if user_changed && !sharing.is_empty() {
+            eprintln!(
+                "kctx: note: user {user:?} of context {ctx:?} is kept as it is: hand-made context(s) {} use it too (`kctx add {} --alias {ctx}` changes it for all of them)",
+                sharing
+                    .iter()
+                    .map(|n| format!("{n:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.name
+            );
+            user_changed = false;
+        }
         let ctx_changed = ctx_body != old_ctx;
         let changed = cluster_changed || user_changed || ctx_changed;
         if cluster_changed {
@@ -540,7 +561,9 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
             n => format!(", {n} kept (contexts not made by add --all)"),
         }
     );
-    if !rows.is_empty() {
+    let table = if rows.is_empty() {
+        String::new()
+    } else {
         let mut table = vec![["CHANGE", "CONTEXT", "CLUSTER", "PROFILE"].map(String::from)];
         for r in &rows {
             table.push([
@@ -550,14 +573,16 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
                 r.profile.clone(),
             ]);
         }
-        print!("{}", crate::cmd::render_table(&table));
-    }
+        crate::cmd::render_table(&table)
+    };
     if let Some(tx) = &tx {
+        // the table says what happened: printed once the write has
         let written = if plan.is_empty() {
             Vec::new()
         } else {
             tx.commit(plan)?
         };
+        print!("{table}");
         let shown: Vec<String> = written
             .iter()
             .map(|p| crate::kubeconfig::absolute(p).display().to_string())
@@ -568,6 +593,7 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
             println!("{summary} in {}", shown.join(", "));
         }
     } else {
+        print!("{table}");
         println!("dry run: {summary}; nothing written");
     }
     Ok(if scan.failures.is_empty() {
