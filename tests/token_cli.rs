@@ -546,6 +546,25 @@ fn full_chain_assume_role_profile_credential_process_and_web_identity() {
             "{err}"
         );
     }
+    // a role profile whose source_profile does not exist: said so, not "no credentials"
+    let config = h.write(
+        "bad-config",
+        "[profile badrole]\nrole_arn = arn:aws:iam::123456789012:role/x\nsource_profile = missing\nregion = us-west-2\n",
+    );
+    let o = h
+        .kctx()
+        .env("AWS_CONFIG_FILE", &config)
+        .args(["token", "-i", "c", "--profile", "badrole", "--no-cache"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o)
+            .starts_with("kctx: error: cannot load AWS credentials for profile \"badrole\": ")
+            && stderr(&o).contains("could not find source profile missing referenced from badrole"),
+        "{}",
+        stderr(&o)
+    );
     // web identity (IRSA), through moto's AssumeRoleWithWebIdentity
     let wi_role = format!("arn:aws:iam::123456789012:role/irsa-{}", std::process::id());
     let wi = h.write("wi-token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\n");

@@ -407,6 +407,15 @@ fn explain_credentials_error(
                 one_line(&detail)
             )
         }
+        // a profile that names a missing source_profile (or another broken chain link)
+        CredentialsError::CredentialsNotLoaded(_)
+            if lower.contains("source profile") || lower.contains("was not defined") =>
+        {
+            anyhow!(
+                "cannot load AWS credentials for profile {profile:?}: {}",
+                one_line(detail.trim_start_matches("the credential provider was not enabled: "))
+            )
+        }
         CredentialsError::CredentialsNotLoaded(_) => {
             anyhow!("no AWS credentials found: {}", no_credentials_fix())
         }
