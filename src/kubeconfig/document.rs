@@ -757,6 +757,11 @@ impl Document {
             || (n.kind.is_map() && self.pairs(id).any(|(k, _)| self.is_merge_key(k)))
     }
 
+    /// Whether a mapping has a `<<` merge key.
+    pub fn has_merge(&self, map: NodeId) -> bool {
+        self.nodes[map as usize].kind.is_map() && self.pairs(map).any(|(k, _)| self.is_merge_key(k))
+    }
+
     fn is_merge_key(&self, k: NodeId) -> bool {
         self.nodes[k as usize].kind == NodeKind::Plain
             && self.tag(k).is_none()
@@ -1044,9 +1049,16 @@ impl Document {
             .map_or(self.text.len(), |i| pos + i)
     }
 
-    /// Column (in bytes from the line start) of `pos`.
+    /// Column (in bytes from the line start) of `pos`; a BOM at the start of the file takes
+    /// no column.
     pub fn col(&self, pos: usize) -> usize {
-        pos - self.line_start(pos)
+        let ls = self.line_start(pos);
+        let ls = if ls == 0 && self.text.starts_with('\u{feff}') {
+            '\u{feff}'.len_utf8().min(pos)
+        } else {
+            ls
+        };
+        pos - ls
     }
 }
 

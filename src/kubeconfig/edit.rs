@@ -417,23 +417,54 @@ impl<'d> Editor<'d> {
         }
     }
 
+    /// The values written under `key` in this very mapping (an alias is not followed: what
+    /// changes is the value at this place, never the anchored node it names elsewhere).
+    fn explicit(&self, map: NodeId, key: &str) -> Vec<NodeId> {
+        self.doc
+            .pairs(map)
+            .filter(|(k, _)| self.doc.key_is(*k, key))
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// Changes the data of a whole mapping (a key set or removed), when its text cannot be
+    /// edited key by key: the intended data stays exact, and the file is written anew.
+    fn replace_in_map(&mut self, map: NodeId, key: &str, v: Option<&Value>, why: String) {
+        self.changed = true;
+        self.cannot(why);
+        let mut m = match self.doc.json_with(map, &*self) {
+            Ok(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        match v {
+            Some(v) => {
+                m.insert(key.to_owned(), v.clone());
+            }
+            None => {
+                m.remove(key);
+            }
+        }
+        self.replaced.insert(map, Value::Object(m));
+    }
+
     /// Sets `key` in a mapping to `v` (replacing the value or adding the pair at the end).
     pub fn set_key(&mut self, map: NodeId, key: &str, v: &Value) {
-        match self.doc.key_count(map, key) {
-            0 => self.add_pair(map, key, v),
-            1 => {
-                let val = self.doc.get(map, key).expect("counted");
-                self.set(val, v);
-            }
-            _ => {
-                self.changed = true;
-                self.cannot(format!(
-                    "the key {key:?} appears more than once in one mapping"
-                ));
-                if let Some(val) = self.doc.get(map, key) {
-                    self.replaced.insert(val, v.clone());
-                }
-            }
+        let merged = self.doc.has_merge(map);
+        match (self.explicit(map, key).as_slice(), merged) {
+            ([], false) => self.add_pair(map, key, v),
+            ([val], false) => self.set(*val, v),
+            ([_, _, ..], _) => self.replace_in_map(
+                map,
+                key,
+                Some(v),
+                format!("the key {key:?} appears more than once in one mapping"),
+            ),
+            (_, true) => self.replace_in_map(
+                map,
+                key,
+                Some(v),
+                "the mapping being changed takes keys from a `<<` merge".into(),
+            ),
         }
     }
 
@@ -499,20 +530,30 @@ impl<'d> Editor<'d> {
 
     /// Removes `key` from a mapping, if present.
     pub fn remove_key(&mut self, map: NodeId, key: &str) {
-        let count = self.doc.key_count(map, key);
-        if count == 0 {
+        let explicit = self.explicit(map, key);
+        if self.doc.has_merge(map) {
+            let present = matches!(self.doc.json_with(map, &*self), Ok(Value::Object(m)) if m.contains_key(key));
+            if present {
+                self.replace_in_map(
+                    map,
+                    key,
+                    None,
+                    "the mapping being changed takes keys from a `<<` merge".into(),
+                );
+            }
+            return;
+        }
+        if explicit.is_empty() {
             return;
         }
         self.changed = true;
         let pairs: Vec<(NodeId, NodeId)> = self.doc.pairs(map).collect();
-        if count > 1 {
+        if explicit.len() > 1 {
             self.cannot(format!(
                 "the key {key:?} appears more than once in one mapping"
             ));
-            for (k, v) in &pairs {
-                if self.doc.key_is(*k, key) {
-                    self.deleted.insert(*v);
-                }
+            for v in explicit {
+                self.deleted.insert(v);
             }
             return;
         }
@@ -1030,8 +1071,10 @@ fn edit_body(
     change: impl FnOnce(&mut Map<String, Value>),
 ) {
     let doc = ed.doc;
-    let slot = doc.get_raw(item, key);
-    let current = slot
+    let slot = doc.get_raw(item, key).filter(|_| !doc.has_merge(item));
+    // what kubectl reads there (through aliases and merges), changed as asked
+    let current = doc
+        .get(item, key)
         .and_then(|s| doc.to_json(s).ok())
         .and_then(|v| match v {
             Value::Object(m) => Some(m),
@@ -1059,6 +1102,39 @@ fn edit_body(
         Some(s) => ed.set(s, &Value::Object(wanted)),
         None => ed.set_key(item, key, &Value::Object(wanted)),
     }
+}
+
+/// The list of `kind` and `item` in it as written in this file, when neither is reached
+/// through an alias (an edit there would change the anchored original, elsewhere).
+fn list_and_item(
+    file: &KubeFile,
+    kind: Kind,
+    item: Option<NodeId>,
+) -> anyhow::Result<Option<NodeId>> {
+    let doc = &file.doc;
+    let root = file.root();
+    let Some(seq) = doc
+        .get_raw(root, kind.key())
+        .filter(|_| !doc.has_merge(root))
+    else {
+        if doc.has_merge(root) {
+            anyhow::bail!(
+                "{}: its top level takes keys from a `<<` merge; kctx does not edit such a file (expand it with `kubectl config view --raw`)",
+                file.path.display()
+            );
+        }
+        return Ok(None);
+    };
+    let through_alias = doc.node(seq).kind == NodeKind::Alias
+        || item.is_some_and(|it| !doc.children(seq).any(|c| c == it));
+    if through_alias {
+        anyhow::bail!(
+            "{}: `{}` (or its entry) is a YAML alias of a list or entry written elsewhere; kctx does not edit through aliases (expand it with `kubectl config view --raw`)",
+            file.path.display(),
+            kind.key()
+        );
+    }
+    Ok(Some(seq))
 }
 
 /// Applies `ops` to a file: the new text (None when nothing changes).
@@ -1093,6 +1169,7 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
                 let e = file
                     .find(Kind::Contexts, context)
                     .ok_or_else(|| gone(Kind::Contexts, context))?;
+                list_and_item(file, Kind::Contexts, Some(e.item))?;
                 edit_body(&mut ed, e.item, "context", |m| match value {
                     Some(v) => {
                         m.insert(key.clone(), Value::String(v.clone()));
@@ -1104,15 +1181,12 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
             }
             Op::Rename { kind, old, new } => {
                 let e = file.find(*kind, old).ok_or_else(|| gone(*kind, old))?;
-                let n = doc
-                    .get(e.item, "name")
-                    .expect("indexed entries have a name");
-                ed.set(n, &Value::String(new.clone()));
+                list_and_item(file, *kind, Some(e.item))?;
+                ed.set_key(e.item, "name", &Value::String(new.clone()));
             }
             Op::Remove { kind, name } => {
                 let e = file.find(*kind, name).ok_or_else(|| gone(*kind, name))?;
-                let seq = doc
-                    .get(root, kind.key())
+                let seq = list_and_item(file, *kind, Some(e.item))?
                     .expect("indexed entries are in a list");
                 ed.remove_item(seq, e.item);
             }
@@ -1120,6 +1194,7 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
                 let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
                 match file.find(*kind, name) {
                     Some(e) => {
+                        list_and_item(file, *kind, Some(e.item))?;
                         for (k, v) in entry {
                             if k == "name" {
                                 continue;
@@ -1148,7 +1223,7 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
             continue;
         }
         // an empty `[]` becomes a block list, as kubectl writes lists
-        let seq = doc.get(root, kind.key()).filter(|s| {
+        let seq = list_and_item(file, kind, None)?.filter(|s| {
             let n = doc.node(*s);
             n.kind == NodeKind::BlockSeq
                 || (n.kind == NodeKind::FlowSeq && doc.children(*s).next().is_some())
@@ -1192,6 +1267,12 @@ mod tests {
 
     fn obj(v: serde_json::Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    /// The context names of a kubeconfig text.
+    fn f_ctx(text: &str) -> Vec<String> {
+        let f = KubeFile::parse(Path::new("k"), text.as_bytes().to_vec()).unwrap();
+        f.names(Kind::Contexts).map(str::to_owned).collect()
     }
 
     const HAND: &str = "\
@@ -1435,6 +1516,109 @@ users:
         // an edit elsewhere in the same file stays in place
         let out = spliced(src, &[cc("b")]);
         assert_eq!(out, src.replace("current-context: a", "current-context: b"));
+    }
+
+    #[test]
+    fn an_alias_is_changed_where_it_stands_never_its_anchor() {
+        let ctx = |n: &str| f_ctx(n);
+        // current-context written as an alias of a context's name
+        let src = "contexts:\n- name: &cur a\n  context: {cluster: c, user: u}\n- name: b\n  context: {cluster: c, user: u}\ncurrent-context: *cur\n";
+        assert_eq!(
+            spliced(src, &[cc("b")]),
+            src.replace("current-context: *cur", "current-context: b")
+        );
+        let out = spliced(
+            src,
+            &[
+                cc(""),
+                Op::Remove {
+                    kind: Kind::Contexts,
+                    name: "a".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            out,
+            "contexts:\n- name: b\n  context: {cluster: c, user: u}\ncurrent-context: \"\"\n"
+        );
+        // a namespace shared through an anchor: only b's changes
+        let src = "contexts:\n- name: a\n  context: {cluster: c, user: u, namespace: &ns shared}\n- name: b\n  context: {cluster: c, user: u, namespace: *ns}\n";
+        let out = spliced(
+            src,
+            &[Op::SetContextField {
+                context: "b".into(),
+                key: "namespace".into(),
+                value: Some("foo".into()),
+            }],
+        );
+        assert_eq!(out, src.replace("namespace: *ns", "namespace: foo"));
+        // a context named by an alias of a cluster's name: the context is renamed
+        let src = "clusters:\n- name: &n prod\n  cluster: {server: s}\ncontexts:\n- name: *n\n  context: {cluster: *n, user: u}\n";
+        let out = spliced(
+            src,
+            &[Op::Rename {
+                kind: Kind::Contexts,
+                old: "prod".into(),
+                new: "staging".into(),
+            }],
+        );
+        assert_eq!(out, src.replace("- name: *n", "- name: staging"));
+        assert_eq!(ctx(&out), vec!["staging".to_owned()]);
+        // an entry that is itself an alias of one written elsewhere is refused, not edited
+        // through its anchor
+        let src = "x-templates:\n- &t {name: a, context: {cluster: c, user: u}}\ncontexts:\n- *t\n";
+        let f = KubeFile::parse(Path::new("k"), src.as_bytes().to_vec()).unwrap();
+        let err = apply(
+            &f,
+            &[Op::Rename {
+                kind: Kind::Contexts,
+                old: "a".into(),
+                new: "b".into(),
+            }],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("kctx does not edit through aliases"), "{err}");
+    }
+
+    #[test]
+    fn merge_keys_change_the_data_kubectl_reads() {
+        let src = "contexts:\n- name: a\n  context: &base {cluster: c, user: u, namespace: one}\n- name: b\n  context:\n    <<: *base\n    namespace: two\n- <<: {context: {cluster: c, user: u}}\n  name: m\n";
+        let unset = |c: &str| Op::SetContextField {
+            context: c.into(),
+            key: "namespace".into(),
+            value: None,
+        };
+        let set = |c: &str| Op::SetContextField {
+            context: c.into(),
+            key: "namespace".into(),
+            value: Some("x".into()),
+        };
+        for (op, ctx, want) in [
+            (unset("b"), "b", None),
+            (set("b"), "b", Some("x")),
+            (set("m"), "m", Some("x")),
+        ] {
+            let (out, _) = run(src, &[op]);
+            let f = KubeFile::parse(Path::new("k"), out.clone().into_bytes()).unwrap();
+            assert_eq!(f.field(Kind::Contexts, ctx, "namespace"), want, "{out}");
+            assert_eq!(f.field(Kind::Contexts, ctx, "cluster"), Some("c"), "{out}");
+            assert_eq!(
+                f.field(Kind::Contexts, "a", "namespace"),
+                Some("one"),
+                "{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bom_takes_no_column() {
+        let src =
+            "\u{feff}apiVersion: v1\ncontexts:\n- name: a\n  context: {cluster: c, user: u}\n";
+        assert_eq!(
+            spliced(src, &[cc("a")]),
+            format!("{src}current-context: a\n")
+        );
     }
 
     #[test]
