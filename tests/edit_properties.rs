@@ -34,7 +34,8 @@ struct Layout {
     flow: Vec<bool>,
     /// per entry: quote style of its name (0 plain when safe, 1 single, 2 double)
     quote: Vec<u8>,
-    /// per list: written `[{…}, {…}]` on one line
+    /// per list: written `[{…}, {…}]` on one line (one member per line, with comments, when
+    /// `comments`)
     flow_lists: Vec<bool>,
 }
 
@@ -100,7 +101,18 @@ fn write(doc: &Doc, l: &Layout) -> String {
                     )
                 })
                 .collect();
-            line(&mut out, format!("{}: [{}]", kind.key(), flow.join(", ")));
+            if l.comments {
+                // one member per line, each with a comment line above it and a trailing one
+                line(&mut out, format!("{}: [", kind.key()));
+                for (j, f) in flow.iter().enumerate() {
+                    let sep = if j + 1 < flow.len() { "," } else { "" };
+                    line(&mut out, format!("  # member {j}"));
+                    line(&mut out, format!("  {f}{sep}   # after {j}"));
+                }
+                line(&mut out, "]".into());
+            } else {
+                line(&mut out, format!("{}: [{}]", kind.key(), flow.join(", ")));
+            }
             continue;
         }
         line(&mut out, format!("{}:", kind.key()));

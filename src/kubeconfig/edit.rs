@@ -751,6 +751,9 @@ impl<'d> Editor<'d> {
                     })
                     .collect()
             };
+            if self.flow_lines_removed(id, &members) {
+                continue;
+            }
             for (a, b, member) in &members {
                 if self.deleted.contains(member) {
                     continue;
@@ -793,6 +796,65 @@ impl<'d> Editor<'d> {
             };
             self.splice(from, to, parts.join(", "));
         }
+    }
+
+    /// A flow collection laid out one member per line (`[`/`{` and the closing bracket on
+    /// lines of their own) loses members the way a block list does: each removed member's
+    /// lines go — with the comment lines directly above it and its trailing comment — and
+    /// every other byte stays. False (nothing done) for any other layout, or when members are
+    /// also appended to it.
+    fn flow_lines_removed(&mut self, id: NodeId, members: &[(usize, usize, NodeId)]) -> bool {
+        if self.splices.iter().any(|s| s.3 == Some(id)) {
+            return false;
+        }
+        let text = self.doc.text.clone();
+        let n = *self.doc.node(id);
+        let last = members.len().saturating_sub(1);
+        let mut commas = Vec::new();
+        for (i, (a, b, _)) in members.iter().enumerate() {
+            if !self.starts_line(*a) {
+                return false;
+            }
+            // after the member, on its line: `,` (not after the last one), blanks, a comment
+            let end = self.line_content_end(*b);
+            let rest = &text[*b..end];
+            let after = rest.trim_start_matches([' ', '\t']);
+            let comma = after.starts_with(',');
+            let after = after.strip_prefix(',').unwrap_or(after);
+            let after = after.trim_start_matches([' ', '\t']);
+            if (i < last && !comma) || !(after.is_empty() || after.starts_with('#')) {
+                return false;
+            }
+            commas.push(comma.then(|| *b + rest.find(',').unwrap_or(0)));
+        }
+        // the closing bracket starts its own line
+        let close = (n.end as usize).saturating_sub(1);
+        if members.is_empty() || !self.starts_line(close) {
+            return false;
+        }
+        let kept: Vec<usize> = (0..members.len())
+            .filter(|i| !self.deleted.contains(&members[*i].2))
+            .collect();
+        let Some(&new_last) = kept.last() else {
+            return false;
+        };
+        for (a, b, m) in members {
+            if !self.deleted.contains(m) {
+                continue;
+            }
+            let from = self.region_start(*a);
+            let to = self.doc.line_end(*b);
+            let to = if to < text.len() { to + 1 } else { to };
+            self.splices.retain(|s| !(s.0 >= from && s.1 <= to));
+            self.splice(from, to, "");
+        }
+        // the new last member keeps no separator after it
+        if new_last < last {
+            if let Some(c) = commas[new_last] {
+                self.splice(c, c + 1, "");
+            }
+        }
+        true
     }
 
     /// The new text: spliced and verified, or rewritten whole (with the reason).
@@ -1609,6 +1671,41 @@ users:
                 "{out}"
             );
         }
+    }
+
+    #[test]
+    fn flow_lists_one_member_per_line_keep_the_comments_of_those_that_stay() {
+        let src = "contexts: [\n  # staging\n  {name: a, context: {cluster: c, user: u}},\n  # prod -- DO NOT TOUCH\n  {name: b, context: {cluster: c, user: u}},   # team X\n  {name: d, context: {\n    cluster: c, # prod cluster\n    namespace: web, # the app\n    user: u # admin\n  }}\n]\n";
+        let rm = |n: &str| Op::Remove {
+            kind: Kind::Contexts,
+            name: n.into(),
+        };
+        assert_eq!(
+            spliced(src, &[rm("a")]),
+            src.replace(
+                "  # staging\n  {name: a, context: {cluster: c, user: u}},\n",
+                ""
+            )
+        );
+        assert_eq!(
+            spliced(src, &[rm("d")]),
+            "contexts: [\n  # staging\n  {name: a, context: {cluster: c, user: u}},\n  # prod -- DO NOT TOUCH\n  {name: b, context: {cluster: c, user: u}}   # team X\n]\n"
+        );
+        let unset = Op::SetContextField {
+            context: "d".into(),
+            key: "namespace".into(),
+            value: None,
+        };
+        assert_eq!(
+            spliced(src, &[unset]),
+            src.replace("    namespace: web, # the app\n", "")
+        );
+        // members sharing lines: written anew from the members that stay, as before
+        let src = "contexts: [{name: a, context: {}}, {name: b, context: {}}]\n";
+        assert_eq!(
+            spliced(src, &[rm("a")]),
+            "contexts: [{name: b, context: {}}]\n"
+        );
     }
 
     #[test]
