@@ -357,6 +357,8 @@ fn namespace_candidates() -> Vec<CompletionCandidate> {
     let Some(ctx) = m.current_context().map(str::to_owned) else {
         return Vec::new();
     };
+    // a plugin that prompts would read the shell's line with its prompt hidden
+    crate::kube::exec::never_interactive();
     let Ok(cluster) = crate::kube::connect(&m, &ctx, std::time::Duration::from_millis(1500)) else {
         return Vec::new();
     };

@@ -350,10 +350,135 @@ fn other_auth_kinds_a_static_token_and_another_exec_plugin() {
     assert_eq!(ok(k().arg("ns")).lines().count(), 5);
     let out = ok(k().args(["whoami", "--context", "plugin"]));
     assert!(out.contains("username:   plugin-user"), "{out}");
-    assert!(
-        h.path().join("plugin-exec-info").exists(),
-        "the other plugin really ran"
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(h.path().join("plugin-exec-info")).unwrap())
+            .unwrap();
+    assert_eq!(
+        info,
+        json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "spec": {"interactive": false}}),
+        "the plugin got client-go's KUBERNETES_EXEC_INFO"
     );
+
+    // the plugin runs once per command (kube-rs would run it up to three times)
+    let count = h.path().join("plugin-runs");
+    let counting = h.write(
+        ".kube/plugins/counting",
+        &format!(
+            "#!/bin/sh\necho run >> {}\nexec \"$(dirname \"$0\")/other-plugin\"\n",
+            count.display()
+        ),
+    );
+    std::fs::set_permissions(
+        &counting,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let swap = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&cfg).unwrap().replace(from, to);
+        std::fs::write(&cfg, text).unwrap();
+    };
+    swap("./plugins/other-plugin", "./plugins/counting");
+    ok(k().args(["whoami", "--context", "plugin"]));
+    assert_eq!(std::fs::read_to_string(&count).unwrap().lines().count(), 1);
+
+    // a plugin that stalls is bounded by --request-timeout: one line, the plugin named
+    let slow = h.write(
+        ".kube/plugins/slow",
+        "#!/bin/sh
+sleep 30
+",
+    );
+    std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    swap("./plugins/counting", "./plugins/slow");
+    let t = Instant::now();
+    let o = run(k().args(["whoami", "--context", "plugin", "--request-timeout", "1s"]));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("kctx: error: user \"plugin\" of context \"plugin\": its exec plugin")
+            && e.contains("gave no credential within")
+            && e.lines().count() == 1,
+        "{e}"
+    );
+    // a missing plugin: named, with its install hint
+    swap(
+        "command: ./plugins/slow",
+        "command: no-such-plugin-kctx\n      installHint: 'install it with: brew install no-such-plugin'",
+    );
+    let e = stderr(&run(k().args(["whoami", "--context", "plugin"])));
+    assert!(
+        e.contains("its exec plugin `no-such-plugin-kctx` is not installed (not found) (install it with: brew install no-such-plugin)")
+            && e.lines().count() == 1,
+        "{e}"
+    );
+}
+
+#[test]
+fn a_server_without_scheme_and_proxies_chosen_as_kubectl_chooses_them() {
+    let h = Home::new();
+    let s = server(&h, ServerOpts::default());
+    // `server: 127.0.0.1:PORT` with a CA: https, as client-go defaults it (kube-rs panicked)
+    let bare = s.url.trim_start_matches("https://");
+    let cfg = h.write(
+        ".kube/config",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {bare}\n    certificate-authority-data: {}\ncontexts:\n- name: eks\n  context: {{cluster: c, user: u}}\ncurrent-context: eks\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kctx\n      args: [token, --cluster-name, {CLUSTER}, --region, us-west-2]\n",
+            s.ca_data()
+        ),
+    );
+    let out = ok(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK).arg("whoami"));
+    assert!(out.contains("kubernetes-admin"), "{out}");
+    // a proxy from the environment is not used for a loopback server (Go's rule), and an
+    // empty NO_PROXY entry is no error (kube-rs failed every call on both)
+    let out = ok(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK)
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "example.com,,")
+        .arg("whoami"));
+    assert!(out.contains("kubernetes-admin"), "{out}");
+    // the cluster's own proxy-url is always used (here a dead one: the call fails)
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "    certificate-authority-data",
+        "    proxy-url: http://127.0.0.1:9\n    certificate-authority-data",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let o = run(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK).args(["whoami", "--request-timeout", "2s"]));
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("cannot reach the cluster of context \"eks\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn minting_a_kctx_token_is_bounded_too() {
+    // an assume-role through an STS endpoint that accepts and never answers
+    let h = Home::new();
+    let s = server(&h, ServerOpts::default());
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sts = format!("http://{}", silent.local_addr().unwrap());
+    let cfg = h.write(
+        ".kube/config",
+        &format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {}\n    certificate-authority-data: {}\ncontexts:\n- name: role\n  context: {{cluster: c, user: u}}\ncurrent-context: role\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kctx\n      args: [token, --cluster-name, {CLUSTER}, --region, us-west-2, --role-arn, 'arn:aws:iam::123456789012:role/x']\n",
+            s.url,
+            s.ca_data()
+        ),
+    );
+    let t = Instant::now();
+    let o = run(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK)
+        .env("AWS_ENDPOINT_URL_STS", &sts)
+        .args(["ns", "--request-timeout", "1s"]));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("user \"u\" of context \"role\": minting its token took longer than 1s")
+            && e.lines().count() == 1,
+        "{e}"
+    );
+    drop(silent);
 }
 
 #[test]

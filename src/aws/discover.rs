@@ -8,7 +8,6 @@
 //! rest go on.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use aws_config::timeout::TimeoutConfig;
@@ -228,10 +227,7 @@ fn resolve(profile: Option<String>, scope: &Scope) -> Result<Identity> {
 
 /// Each attempt bounded, so one unreachable endpoint cannot stall the search.
 fn bounded() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(20))
-        .build()
+    super::bounded_timeouts()
 }
 
 /// An EKS client for discovery (bounded waits).

@@ -505,13 +505,26 @@ pub struct RoleRequest<'a> {
 }
 
 /// STS AssumeRole with `base` credentials; honours endpoint overrides (unlike the token host).
+/// Bounds for calls that must not stall a command (kubectl waits on `kctx token`): 5 s to
+/// connect, 20 s per attempt.
+pub fn bounded_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .build()
+}
+
 pub fn assume_role(
     rt: &tokio::runtime::Runtime,
     base: Credentials,
     target: &Target,
     req: &RoleRequest<'_>,
 ) -> Result<Credentials> {
-    let client = aws_sdk_sts::Client::from_conf(sts_config(base, target));
+    let conf = sts_config(base, target)
+        .to_builder()
+        .timeout_config(bounded_timeouts())
+        .build();
+    let client = aws_sdk_sts::Client::from_conf(conf);
     let out = rt
         .block_on(
             client

@@ -4,8 +4,13 @@
 //! certificates, bearer tokens and token files, and exec plugins. A kctx exec entry is not run
 //! as a subprocess: its token is minted in-process by the same code and cache as `kctx token`.
 //!
-//! Every call is bounded by one timeout (connect, TLS, request); an unreachable cluster is one
-//! line naming the server and the context.
+//! Every call is bounded by one timeout (connect, TLS, request), and so is getting the
+//! credential (a kctx token minted in-process, another exec plugin run by [`exec`]); an
+//! unreachable cluster is one line naming the server and the context. The proxy is chosen as
+//! kubectl chooses it ([`proxy`]).
+
+pub mod exec;
+pub mod proxy;
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,6 +34,8 @@ pub struct Cluster {
     client: ::kube::Client,
     rt: tokio::runtime::Runtime,
     timeout: Duration,
+    /// The context's user gets EKS credentials (kctx or `aws eks get-token`).
+    eks: bool,
 }
 
 /// How a call failed.
@@ -117,7 +124,7 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
     if let Some(Value::Object(c)) = cluster.get_mut("cluster") {
         absolutize(c, "certificate-authority", &cdir);
     }
-    let server = cluster
+    let mut server = cluster
         .get("cluster")
         .and_then(|c| c.get("server"))
         .and_then(Value::as_str)
@@ -126,8 +133,29 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
     if server.is_empty() {
         bail!("cluster {cluster_name:?} of context {context:?} has no server");
     }
+    if !server.contains("://") {
+        // client-go's DefaultServerURL: https when TLS is configured, else http
+        let c = cluster.get("cluster").cloned().unwrap_or_default();
+        let tls = [
+            "certificate-authority",
+            "certificate-authority-data",
+            "tls-server-name",
+        ]
+        .iter()
+        .any(|k| {
+            c.get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty())
+        }) || c.get("insecure-skip-tls-verify").and_then(Value::as_bool) == Some(true);
+        server = format!("{}://{server}", if tls { "https" } else { "http" });
+        if let Some(Value::Object(c)) = cluster.get_mut("cluster") {
+            c.insert("server".into(), server.clone().into());
+        }
+    }
+
     let mut users = Vec::new();
     let mut minted = None;
+    let mut eks = false;
     if let Some(user_name) = body.get("user").and_then(Value::as_str) {
         let (mut user, udir) = entry(m, Kind::Users, user_name).ok_or_else(|| {
             anyhow!("context {context:?} names user {user_name:?}, which the kubeconfig does not define")
@@ -144,17 +172,41 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
                     absolutize(e, "command", &udir);
                 }
             }
+            let who = format!("user {user_name:?} of context {context:?}");
+            eks = EksExec::from_user(u).is_some();
             if let Some(exec) = EksExec::from_user(u).filter(|e| e.command == "kctx") {
                 // the plugin's token, minted here as `kctx token` would (same cache)
                 for (k, v) in &exec.env {
                     // SAFETY (std::env::set_var): no other thread exists yet in this process.
                     std::env::set_var(k, v);
                 }
-                let targs = crate::cli::parse_token_args(&exec.args[1..]).with_context(|| {
-                    format!("user {user_name:?} of context {context:?}: its `kctx token` arguments")
-                })?;
-                minted = Some(crate::cmd::token_status(&targs)?.token);
+                let targs = crate::cli::parse_token_args(&exec.args[1..])
+                    .with_context(|| format!("{who}: its `kctx token` arguments"))?;
+                // bounded like a call: credentials (SSO, a role) must not stall the command
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let _ = tx.send(crate::cmd::token_status(&targs).map(|s| s.token));
+                });
+                minted = Some(match rx.recv_timeout(timeout) {
+                    Ok(r) => r.with_context(|| format!("{who}: minting its token"))?,
+                    Err(_) => bail!(
+                        "{who}: minting its token took longer than {} (AWS credentials or STS do not answer; --request-timeout changes the limit)",
+                        humantime(timeout)
+                    ),
+                });
                 u.remove("exec");
+            } else if let Some(Value::Object(e)) = u.get("exec").cloned() {
+                // any other plugin: run once, here, bounded (see `exec`)
+                let c = cluster
+                    .get("cluster")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                let cred = exec::run(&e, &c, &who, timeout)?;
+                u.remove("exec");
+                for (k, v) in cred {
+                    u.insert(k, v);
+                }
             }
         }
         users.push(user);
@@ -177,14 +229,43 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
         context: Some(context.to_owned()),
         ..Default::default()
     };
-    let mut cfg = rt
-        .block_on(::kube::Config::from_custom_kubeconfig(kc, &opts))
-        .map_err(|e| {
-            anyhow!(
-                "context {context:?}: {}",
-                crate::aws::one_line(&crate::aws::error_chain(&e))
-            )
-        })?;
+    // the proxy as kubectl picks it; kube-rs reads the proxy variables itself (and matches
+    // NO_PROXY against the proxy's address), so they are hidden from it while it loads
+    let proxy = proxy::for_server(
+        &server,
+        cluster
+            .get("cluster")
+            .and_then(|c| c.get("proxy-url"))
+            .and_then(Value::as_str),
+    );
+    const PROXY_VARS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
+    let saved: Vec<(&str, Option<std::ffi::OsString>)> = PROXY_VARS
+        .iter()
+        .map(|k| (*k, std::env::var_os(k)))
+        .collect();
+    for k in PROXY_VARS {
+        // SAFETY (std::env::remove_var): the token thread above is done; no other thread runs.
+        std::env::remove_var(k);
+    }
+    let loaded = rt.block_on(::kube::Config::from_custom_kubeconfig(kc, &opts));
+    for (k, v) in saved {
+        if let Some(v) = v {
+            std::env::set_var(k, v);
+        }
+    }
+    let mut cfg = loaded.map_err(|e| {
+        anyhow!(
+            "context {context:?}: {}",
+            crate::aws::one_line(&crate::aws::error_chain(&e))
+        )
+    })?;
+    cfg.proxy_url = match proxy {
+        Some(p) => Some(
+            p.parse()
+                .map_err(|e| anyhow!("context {context:?}: proxy {p:?} is not a URL: {e}"))?,
+        ),
+        None => None,
+    };
     if let Some(t) = minted {
         cfg.auth_info.token = Some(t.into());
         cfg.auth_info.token_file = None;
@@ -209,7 +290,29 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
         client,
         rt,
         timeout,
+        eks,
     })
+}
+
+const NO_ANSWER: &str = "no answer within";
+
+/// Whether a call ran out of time (kctx's limit, or the client's connect/read timeouts).
+fn is_timeout(why: &str) -> bool {
+    why.starts_with(NO_ANSWER) || why.contains("deadline has elapsed") || why.contains("timed out")
+}
+
+/// Whether a connection error is the server's certificate failing verification.
+fn is_tls(why: &str) -> bool {
+    let w = why.to_ascii_lowercase();
+    [
+        "certificate",
+        "unknownissuer",
+        "notvalidforname",
+        "invalidcertificate",
+        "badsignature",
+    ]
+    .iter()
+    .any(|k| w.contains(k))
 }
 
 fn call_error(e: ::kube::Error) -> CallError {
@@ -241,7 +344,7 @@ impl Cluster {
         {
             Ok(r) => r.map_err(call_error),
             Err(_) => Err(CallError::Unreachable(format!(
-                "no answer within {}",
+                "{NO_ANSWER} {}",
                 humantime(self.timeout)
             ))),
         }
@@ -251,12 +354,19 @@ impl Cluster {
     pub fn explain(&self, what: &str, e: &CallError) -> anyhow::Error {
         let at = format!("context {:?} ({})", self.context, self.server);
         match e {
-            CallError::Unreachable(why) => anyhow!(
+            CallError::Unreachable(why) if is_timeout(why) => anyhow!(
                 "cannot reach the cluster of {at}: {why} (limit {}; --request-timeout changes it)",
                 humantime(self.timeout)
             ),
-            CallError::Status { code: 401, .. } => anyhow!(
+            CallError::Unreachable(why) if is_tls(why) => anyhow!(
+                "the server of {at} failed TLS verification: {why} (check the cluster's certificate-authority, tls-server-name or server)"
+            ),
+            CallError::Unreachable(why) => anyhow!("cannot reach the cluster of {at}: {why}"),
+            CallError::Status { code: 401, .. } if self.eks => anyhow!(
                 "the cluster of {at} does not accept this identity (401 Unauthorized): `kctx access` tells whether an access entry or aws-auth maps it"
+            ),
+            CallError::Status { code: 401, .. } => anyhow!(
+                "the cluster of {at} does not accept this context's credentials (401 Unauthorized)"
             ),
             CallError::Status { code: 403, message, .. } => {
                 anyhow!("{what} is forbidden for this identity on {at}: {}", crate::aws::one_line(message))
