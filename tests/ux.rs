@@ -88,7 +88,11 @@ fn bash_completes_arn_names_whole_and_unquoted() {
         panic!("tmux is needed (scripts/test.sh installs it)");
     }
     let h = Home::new();
-    let cfg = kubeconfig(&h, &[DEV, PROD, STAGE, "dev@team", "sandbox"], "sandbox");
+    let cfg = kubeconfig(
+        &h,
+        &[DEV, PROD, STAGE, "dev@team", "sandbox", "with space"],
+        "sandbox",
+    );
     let path = path_with_kctx(&h);
     let t = Tmux::start(
         &h,
@@ -116,6 +120,8 @@ fn bash_completes_arn_names_whole_and_unquoted() {
     );
     complete(&t, "kctx use sa", "kctx use sandbox ");
     complete(&t, "kctx sa", "kctx sandbox ");
+    // a name with a space is inserted escaped, so that it stays one argument
+    complete(&t, "kctx use wi", "kctx use with\\ space ");
     // two ARNs share a prefix: Tab Tab lists both, and never offers --help in their place
     t.reset();
     t.type_text("kctx use arn:aws:eks:us-east-1:111122223333:cluster/");
@@ -296,6 +302,14 @@ fn kubectx_shortcuts() {
     ok(k(&h, &cfg).args(["rename", "lst=list"]));
     assert_eq!(current(&cfg).as_deref(), Some("lst"));
     ok(k(&h, &cfg).args(["rename", "current-one=."]));
+    assert_eq!(current(&cfg).as_deref(), Some("current-one"));
+    // `.` itself is never a new name (it would shadow the current-context spelling)
+    let o = run(k(&h, &cfg).args(["rename", ".=current-one"]));
+    assert!(
+        !o.status.success() && stderr(&o).contains("`.` cannot be a context name"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(current(&cfg).as_deref(), Some("current-one"));
     ok(k(&h, &cfg).arg("b2=b"));
     let m = merged(std::slice::from_ref(&cfg));

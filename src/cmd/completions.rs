@@ -74,6 +74,14 @@ _kctx_complete() {
         done
         COMPREPLY=("${kept[@]}")
     fi
+    # A name with a space or a shell character is inserted escaped, as bash does file names
+    # (unless the word being completed already opened a quote).
+    if [[ $cur != [\"\']* ]]; then
+        for i in "${!COMPREPLY[@]}"; do
+            [[ ${COMPREPLY[i]} == *[[:space:]\"\'\$\`\\\;\&\|\<\>\(\)\*\?\[]* ]] \
+                && printf -v "COMPREPLY[i]" '%q' "${COMPREPLY[i]}"
+        done
+    fi
 }
 if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERSINFO[0]}" -gt 4 ]]; then
     complete -o nospace -o bashdefault -o nosort -F _kctx_complete __BIN__

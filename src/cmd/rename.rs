@@ -29,6 +29,9 @@ pub fn rename(old: &str, new: &str) -> Result<()> {
         if new.trim().is_empty() {
             bail!("the new context name is empty");
         }
+        if new == "." {
+            bail!("`.` cannot be a context name: it means the current context (`kctx rm .`, `kctx rename NEW=.`)");
+        }
         super::contexts::note_if_isolated("rename");
         let tx = Transaction::begin(&crate::session::library_paths(), &[])?;
         let m = &tx.merged;
