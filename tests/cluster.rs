@@ -396,7 +396,8 @@ sleep 30
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(
-        e.starts_with("kctx: error: user \"plugin\" of context \"plugin\": its exec plugin")
+        e.starts_with("kctx: error: user \"plugin\" of context \"plugin\" (https://127.0.0.1:")
+            && e.contains("plugins/slow` gave no credential within 1s")
             && e.contains("gave no credential within")
             && e.lines().count() == 1,
         "{e}"

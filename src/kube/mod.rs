@@ -202,7 +202,7 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
                     .and_then(Value::as_object)
                     .cloned()
                     .unwrap_or_default();
-                let cred = exec::run(&e, &c, &who, timeout)?;
+                let cred = exec::run(&e, &c, &format!("{who} ({server})"), timeout)?;
                 u.remove("exec");
                 for (k, v) in cred {
                     u.insert(k, v);
