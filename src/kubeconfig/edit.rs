@@ -356,13 +356,17 @@ impl<'d> Editor<'d> {
                     return;
                 }
                 let old_value = self.doc.scalar(id);
+                // quotes the old value needed (`"on"`, `"123"`) were not a choice: a value
+                // that needs none is written as the file writes it (so `use X; use -` is a
+                // byte-for-byte round trip); quotes that were a choice are kept
+                let chosen = !old_value.is_empty()
+                    && emit::inline(&Value::String(old_value.to_owned()), &st)
+                        .is_some_and(|t| !t.starts_with(['"', '\'']));
                 let text = match (n.kind, v) {
-                    (NodeKind::Single, Value::String(s)) if !old_value.is_empty() => {
+                    (NodeKind::Single, Value::String(s)) if chosen => {
                         emit::single_quoted(s).unwrap_or(text)
                     }
-                    (NodeKind::Double, Value::String(s)) if !old_value.is_empty() => {
-                        emit::double_quoted(s)
-                    }
+                    (NodeKind::Double, Value::String(s)) if chosen => emit::double_quoted(s),
                     (NodeKind::Literal | NodeKind::Folded, _) => {
                         self.cannot("a block scalar is being changed");
                         text
@@ -1706,6 +1710,17 @@ users:
             spliced(src, &[rm("a")]),
             "contexts: [{name: b, context: {}}]\n"
         );
+    }
+
+    #[test]
+    fn quotes_a_name_needed_go_when_the_next_needs_none() {
+        let src = "contexts:\n- name: a\n  context: {}\n- name: \"on\"\n  context: {}\ncurrent-context: a\n";
+        let there = spliced(src, &[cc("on")]);
+        assert!(there.ends_with("current-context: \"on\"\n"), "{there}");
+        assert_eq!(spliced(&there, &[cc("a")]), src);
+        // quotes that were a choice stay
+        let chosen = src.replace("current-context: a", "current-context: \"a\"");
+        assert!(spliced(&chosen, &[cc("b")]).ends_with("current-context: \"b\"\n"));
     }
 
     #[test]
