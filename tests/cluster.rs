@@ -430,6 +430,15 @@ fn a_server_without_scheme_and_proxies_chosen_as_kubectl_chooses_them() {
     );
     let out = ok(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK).arg("whoami"));
     assert!(out.contains("kubernetes-admin"), "{out}");
+    // CA data that is not a certificate: said as such, not as an unknown issuer later
+    let good = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, good.replace(&s.ca_data(), "bm90IGEgY2VydA==")).unwrap();
+    let e = stderr(&run(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK).arg("whoami")));
+    assert!(
+        e.contains("cluster \"c\" of context \"eks\": its certificate-authority-data is not a PEM certificate"),
+        "{e}"
+    );
+    std::fs::write(&cfg, good).unwrap();
     // a proxy from the environment is not used for a loopback server (Go's rule), and an
     // empty NO_PROXY entry is no error (kube-rs failed every call on both)
     let out = ok(kctx_as(&h, &cfg, ADMIN_AK, ADMIN_SK)

@@ -133,6 +133,32 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
     if server.is_empty() {
         bail!("cluster {cluster_name:?} of context {context:?} has no server");
     }
+    // a CA that is not a PEM certificate: said here, as kubectl says it ("unable to load root
+    // certificates"), not later as an unknown issuer
+    if let Some(c) = cluster.get("cluster").and_then(Value::as_object) {
+        let pem = match (
+            c.get("certificate-authority-data").and_then(Value::as_str).filter(|d| !d.is_empty()),
+            c.get("certificate-authority").and_then(Value::as_str).filter(|f| !f.is_empty()),
+        ) {
+            (Some(d), _) => Some((
+                "certificate-authority-data".to_owned(),
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, d.trim())
+                    .unwrap_or_default(),
+            )),
+            (None, Some(f)) => Some((
+                format!("certificate-authority ({f})"),
+                std::fs::read(f).map_err(|e| {
+                    anyhow!("cluster {cluster_name:?} of context {context:?}: cannot read its certificate-authority {f}: {e}")
+                })?,
+            )),
+            _ => None,
+        };
+        if let Some((what, bytes)) = pem {
+            if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+                bail!("cluster {cluster_name:?} of context {context:?}: its {what} is not a PEM certificate");
+            }
+        }
+    }
     if !server.contains("://") {
         // client-go's DefaultServerURL: https when TLS is configured, else http
         let c = cluster.get("cluster").cloned().unwrap_or_default();
