@@ -149,9 +149,8 @@ pub fn scope() -> String {
     format!("{:08x}", h as u32)
 }
 
-/// Removes session files of this scope whose process is gone (shells that were killed).
-pub fn clean_stale(dir: &PrivateDir) -> usize {
-    let ours = scope();
+/// Removes session files of scope `ours` whose process is gone (shells that were killed).
+pub fn clean_stale(dir: &PrivateDir, ours: &str) -> usize {
     let mut n = 0;
     for name in dir.names() {
         let Some(stem) = name.strip_suffix(".yaml") else {
@@ -289,14 +288,15 @@ pub fn create(
 ) -> Result<PathBuf> {
     let text = content(library, context, namespace)?;
     let dir = runtime_dir()?;
-    clean_stale(&dir);
+    let scope = scope();
+    clean_stale(&dir, &scope);
     let nonce: u32 = {
         let t = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         t ^ std::process::id().rotate_left(16)
     };
-    let name = format!("{owner}.{nonce:08x}.{}.yaml", scope());
+    let name = format!("{owner}.{nonce:08x}.{scope}.yaml");
     dir.write(&name, text.as_bytes())
         .map_err(|e| anyhow!("cannot write {}: {e}", dir.path().join(&name).display()))?;
     Ok(dir.path().join(name))

@@ -279,10 +279,17 @@ fn not_enabled<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
     e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
     opt_in(region)
-        && matches!(
-            e.as_service_error().and_then(|s| s.code()),
-            Some("UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure")
-        )
+        && e.as_service_error()
+            .and_then(|s| s.code())
+            .is_some_and(refused)
+}
+
+/// The codes of an answer that does not accept the request's credentials.
+fn refused(code: &str) -> bool {
+    matches!(
+        code,
+        "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure"
+    )
 }
 
 /// One line for an SDK error: a service's `Code: message`, else the error chain.
@@ -296,14 +303,10 @@ fn error_line<
         .and_then(|s| s.code().map(|c| (c, s.message())))
     {
         Some((code, message)) => {
-            let refused = matches!(
-                code,
-                "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure"
-            );
             format!(
                 "{code}: {}{}",
                 super::one_line(message.unwrap_or("(no message)")),
-                if refused {
+                if refused(code) {
                     " (the profile's credentials are not accepted)"
                 } else {
                     ""

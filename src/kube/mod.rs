@@ -134,23 +134,35 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
         bail!("cluster {cluster_name:?} of context {context:?} has no server");
     }
     // a CA that is not a PEM certificate: said here, as kubectl says it ("unable to load root
-    // certificates"), not later as an unknown issuer
-    if let Some(c) = cluster.get("cluster").and_then(Value::as_object) {
-        let pem = match (
-            c.get("certificate-authority-data").and_then(Value::as_str).filter(|d| !d.is_empty()),
-            c.get("certificate-authority").and_then(Value::as_str).filter(|f| !f.is_empty()),
-        ) {
+    // certificates"), not later as an unknown issuer. A CA file is read once, here, and handed
+    // to kube-rs as data.
+    if let Some(Value::Object(c)) = cluster.get_mut("cluster") {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let data = c
+            .get("certificate-authority-data")
+            .and_then(Value::as_str)
+            .filter(|d| !d.is_empty());
+        let file = c
+            .get("certificate-authority")
+            .and_then(Value::as_str)
+            .filter(|f| !f.is_empty());
+        let pem = match (data, file) {
             (Some(d), _) => Some((
                 "certificate-authority-data".to_owned(),
-                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, d.trim())
-                    .unwrap_or_default(),
+                base64::Engine::decode(&b64, d.trim()).unwrap_or_default(),
             )),
-            (None, Some(f)) => Some((
-                format!("certificate-authority ({f})"),
-                std::fs::read(f).map_err(|e| {
+            (None, Some(f)) => {
+                let bytes = std::fs::read(f).map_err(|e| {
                     anyhow!("cluster {cluster_name:?} of context {context:?}: cannot read its certificate-authority {f}: {e}")
-                })?,
-            )),
+                })?;
+                let what = format!("certificate-authority ({f})");
+                c.insert(
+                    "certificate-authority-data".into(),
+                    base64::Engine::encode(&b64, &bytes).into(),
+                );
+                c.remove("certificate-authority");
+                Some((what, bytes))
+            }
             _ => None,
         };
         if let Some((what, bytes)) = pem {
@@ -199,8 +211,9 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
                 }
             }
             let who = format!("user {user_name:?} of context {context:?}");
-            eks = EksExec::from_user(u).is_some();
-            if let Some(exec) = EksExec::from_user(u).filter(|e| e.command == "kctx") {
+            let eks_exec = EksExec::from_user(u);
+            eks = eks_exec.is_some();
+            if let Some(exec) = eks_exec.filter(|e| e.command == "kctx") {
                 // the plugin's token, minted here as `kctx token` would (same cache)
                 for (k, v) in &exec.env {
                     // SAFETY (std::env::set_var): no other thread exists yet in this process.

@@ -783,20 +783,6 @@ impl Document {
         cur
     }
 
-    /// How many times `key` occurs in a mapping, written out (merges not counted; a mapping
-    /// with a `<<` key counts the key twice, so that edits of it are not made in place).
-    pub fn key_count(&self, map: NodeId, key: &str) -> usize {
-        let explicit = self
-            .pairs(map)
-            .filter(|(k, _)| self.key_is(*k, key))
-            .count();
-        if self.pairs(map).any(|(k, _)| self.is_merge_key(k)) {
-            explicit + 1
-        } else {
-            explicit
-        }
-    }
-
     pub fn key_is(&self, k: NodeId, key: &str) -> bool {
         self.nodes[k as usize].kind.is_scalar() && self.scalar(k) == key
     }

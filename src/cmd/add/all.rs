@@ -333,12 +333,16 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
         );
         // a user entry that hand-made contexts share (e.g. one `kctx add --alias … --role-arn`
         // changed) is theirs too: a bulk refresh does not change how they sign
-        let sharing: Vec<&str> = contexts
-            .iter()
-            .filter(|x| x.user == *user && x.name != *ctx && x.mark.is_none())
-            .map(|x| x.name.as_str())
-            .collect();
-        if user_changed && !sharing.is_empty() {
+        let sharing: Vec<&str> = if user_changed {
+            contexts
+                .iter()
+                .filter(|x| x.user == *user && x.name != *ctx && x.mark.is_none())
+                .map(|x| x.name.as_str())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !sharing.is_empty() {
             eprintln!(
                 "kctx: note: user {user:?} of context {ctx:?} is kept as it is: hand-made context(s) {} use it too (`kctx add {} --alias {ctx}` changes it for all of them)",
                 sharing
