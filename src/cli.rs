@@ -1,6 +1,8 @@
 //! The command line, in one place.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::token::TokenArgs;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 /// Context names for dynamic shell completion (`use`, `rename`, `rm`).
@@ -515,40 +517,6 @@ pub struct AddArgs {
     pub verbose: bool,
 }
 
-#[derive(Args, Debug, Clone)]
-#[command(group = clap::ArgGroup::new("cluster").required(true))]
-pub struct TokenArgs {
-    /// EKS cluster name (signed into the token as x-k8s-aws-id)
-    #[arg(long, short = 'i', group = "cluster", value_name = "NAME")]
-    pub cluster_name: Option<String>,
-    /// Cluster id of an EKS local cluster on Outposts
-    #[arg(long, group = "cluster", value_name = "ID")]
-    pub cluster_id: Option<String>,
-    /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS profile from the shared config/credentials files (default: AWS_PROFILE)
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// IAM role to assume and sign with
-    #[arg(long, short = 'r', value_name = "ARN")]
-    pub role_arn: Option<String>,
-    /// External id for the role to assume
-    #[arg(long, value_name = "ID", requires = "role_arn")]
-    pub external_id: Option<String>,
-    /// Session name for the role to assume
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "EKSGetTokenAuth",
-        requires = "role_arn"
-    )]
-    pub session_name: String,
-    /// Do not read or write the token cache for this call
-    #[arg(long)]
-    pub no_cache: bool,
-}
-
 #[derive(Subcommand, Debug)]
 pub enum CacheCommand {
     /// List cached entries (never tokens or keys)
@@ -595,25 +563,4 @@ pub fn friendlier(mut e: clap::Error) -> clap::Error {
         }
     }
     e
-}
-
-/// The arguments of a `kctx token …` exec entry, parsed exactly as the plugin parses them.
-pub fn parse_token_args(args: &[String]) -> anyhow::Result<TokenArgs> {
-    #[derive(Parser, Debug)]
-    #[command(name = "kctx token", no_binary_name = false)]
-    struct TokenCmd {
-        #[command(flatten)]
-        args: TokenArgs,
-    }
-    let argv = std::iter::once("kctx token".to_owned()).chain(args.iter().cloned());
-    TokenCmd::try_parse_from(argv).map(|c| c.args).map_err(|e| {
-        let text = e.render().to_string();
-        anyhow::anyhow!(
-            "{}",
-            text.lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ")
-        )
-    })
 }

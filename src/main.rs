@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     match kctx::cmd::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kctx: error: {}", kctx::aws::one_line(&format!("{e:#}")));
+            eprintln!("kctx: error: {}", kctx::report::one_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

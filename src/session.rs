@@ -27,9 +27,9 @@ use anyhow::{anyhow, bail, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::kubeconfig::emit::{self, Style};
 use crate::kubeconfig::{EksExec, Kind, Merged};
 use crate::store::private::PrivateDir;
+use crate::yaml::emit::{self, Style};
 
 pub const FILE_VAR: &str = "KCTX_SHELL_FILE";
 pub const SAVED_VAR: &str = "KCTX_SAVED";

@@ -29,7 +29,7 @@ fn kubeconfig(h: &Home, command: &str, args: &[&str], env: &[(&str, &str)]) -> S
     });
     h.write(
         "kubeconfig",
-        &kctx::kubeconfig::emit::document(&doc, &Default::default()),
+        &kctx::yaml::emit::document(&doc, &Default::default()),
     )
     .display()
     .to_string()

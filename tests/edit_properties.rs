@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use kctx::kubeconfig::{edit, Kind, KubeFile, Op};
+use kctx::kubeconfig::{ops, Kind, KubeFile, Op};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -49,7 +49,7 @@ struct Doc {
 }
 
 fn q(s: &str, style: u8) -> String {
-    let plain_safe = kctx::kubeconfig::emit::plain_ok(s);
+    let plain_safe = kctx::yaml::emit::plain_ok(s);
     match style {
         1 => format!("'{}'", s.replace('\'', "''")),
         2 => serde_json::to_string(s).unwrap(),
@@ -421,7 +421,7 @@ proptest! {
             let Some((op, names)) = resolve(t, &mut want) else { continue };
             touched.extend(names);
             let file = KubeFile::parse(path, current.clone().into_bytes()).unwrap();
-            let res = edit::apply(&file, std::slice::from_ref(&op)).unwrap();
+            let res = ops::apply(&file, std::slice::from_ref(&op)).unwrap();
             if let Some(e) = res {
                 prop_assert!(e.rewrote.is_none(), "{:?} fell back to a rewrite: {:?}\n{}", op, e.rewrote, current);
                 current = e.text;
@@ -480,7 +480,7 @@ proptest! {
             touched.extend(names);
             batch.push(op);
         }
-        let res = edit::apply(&file, &batch).unwrap();
+        let res = ops::apply(&file, &batch).unwrap();
         let out = match res {
             Some(e) => {
                 prop_assert!(e.rewrote.is_none(), "{:?}: {:?}", batch, e.rewrote);

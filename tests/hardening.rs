@@ -583,7 +583,7 @@ fn a_cached_expiry_beyond_the_token_lifetime_is_not_believed() {
     let second = tok();
     assert_ne!(second.1, ten_hours, "the edited expiry is not served");
     let exp = kctx::exec_credential::parse_rfc3339(&second.1).unwrap();
-    let signed = kctx::store::cache::token_signed_at(&second.2).unwrap();
+    let signed = kctx::token::signed_at(&second.2).unwrap();
     assert!(exp <= signed + Duration::from_secs(15 * 60));
     assert!(first.2 != second.2 || second.1 == first.1);
 }

@@ -40,7 +40,7 @@ fn env_keys_print_one_exec_credential() {
     assert!(p.query["x-amz-credential"].starts_with("AKIDEXAMPLE/"));
     assert!(!p.query.contains_key("x-amz-security-token"));
     // expiration = X-Amz-Date + 14 minutes
-    let signed = kctx::store::cache::token_signed_at(&token).unwrap();
+    let signed = kctx::token::signed_at(&token).unwrap();
     let exp = kctx::exec_credential::parse_rfc3339(&exp).unwrap();
     assert_eq!(
         exp.duration_since(signed).unwrap(),
@@ -174,7 +174,7 @@ fn cluster_id_is_signed_as_x_k8s_aws_id() {
         "--no-cache",
     ]));
     let token = exec_credential(&out).2;
-    let signed = kctx::store::cache::token_signed_at(&token).unwrap();
+    let signed = kctx::token::signed_at(&token).unwrap();
     let creds = aws_credential_types::Credentials::new(AK, SK, None, None, "t");
     let expect = kctx::aws::sts::token(
         &creds,
@@ -417,7 +417,7 @@ fn role_arn_assumes_the_role_via_moto_and_keeps_the_real_sts_host() {
         None,
         "t",
     );
-    let signed = kctx::store::cache::token_signed_at(&token).unwrap();
+    let signed = kctx::token::signed_at(&token).unwrap();
     assert_eq!(
         kctx::aws::sts::token(&creds, "us-west-2", &p.host, "c", signed).unwrap(),
         token

@@ -233,7 +233,7 @@ impl Eks<'_> {
                 "missing permission eks:{op} on cluster {:?} in {}: the caller may not call it ({})",
                 self.cluster,
                 self.region,
-                crate::aws::one_line(&msg)
+                crate::report::one_line(&msg)
             ),
             "ResourceNotFoundException" if op == "DescribeCluster" => anyhow!(
                 "EKS cluster {:?} not found in region {}",
@@ -255,13 +255,13 @@ impl Eks<'_> {
                     "eks:{op} on cluster {:?} failed ({}): {}",
                     self.cluster,
                     crate::aws::eks_endpoint_shown(&self.region),
-                    crate::aws::one_line(&crate::aws::error_chain(&e))
+                    crate::report::one_line(&crate::report::error_chain(&e))
                 ),
             },
             _ => anyhow!(
                 "eks:{op} on cluster {:?} failed: {code}: {}",
                 self.cluster,
-                crate::aws::one_line(&msg)
+                crate::report::one_line(&msg)
             ),
         }
     }

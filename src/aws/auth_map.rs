@@ -17,7 +17,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::kubeconfig::document::{Document, NodeId, Resolved};
+use crate::yaml::document::{Document, NodeId, Resolved};
 
 /// What a mapping matches.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -305,7 +305,7 @@ fn error_line<
         Some((code, message)) => {
             format!(
                 "{code}: {}{}",
-                super::one_line(message.unwrap_or("(no message)")),
+                crate::report::one_line(message.unwrap_or("(no message)")),
                 if refused(code) {
                     " (the profile's credentials are not accepted)"
                 } else {
@@ -313,7 +313,7 @@ fn error_line<
                 }
             )
         }
-        None => super::one_line(&super::error_chain(e)),
+        None => crate::report::one_line(&crate::report::error_chain(e)),
     }
 }
 

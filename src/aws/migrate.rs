@@ -16,17 +16,7 @@
 
 use super::access::{self, NewEntry};
 use super::auth_map::{Mapping, Matcher};
-
-/// What IAM says of a mapped principal.
-#[derive(Debug, Clone)]
-pub enum Lookup {
-    /// Its real ARN (with the path).
-    Found(String),
-    /// No such role or user any more.
-    Missing,
-    /// It cannot be looked up (another account, no permission, …): why.
-    Unknown(String),
-}
+use super::iam::Lookup;
 
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod auth_map;
 pub mod discover;
+pub mod iam;
 pub mod identity;
 pub mod migrate;
 pub mod sts;
@@ -16,6 +17,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
+
+use crate::report::{error_chain, one_line};
 use aws_config::profile::ProfileSet;
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::error::CredentialsError;
@@ -53,18 +56,14 @@ pub fn profile_name(explicit: Option<&str>) -> Option<String> {
 /// Paths of the shared config and credentials files.
 pub fn config_file() -> PathBuf {
     env_nonempty("AWS_CONFIG_FILE")
-        .map(|p| crate::store::fsutil::expand_tilde(&p))
-        .unwrap_or_else(|| home().join(".aws").join("config"))
+        .map(|p| crate::paths::expand_tilde(&p))
+        .unwrap_or_else(|| crate::paths::home().join(".aws").join("config"))
 }
 
 pub fn credentials_file() -> PathBuf {
     env_nonempty("AWS_SHARED_CREDENTIALS_FILE")
-        .map(|p| crate::store::fsutil::expand_tilde(&p))
-        .unwrap_or_else(|| home().join(".aws").join("credentials"))
-}
-
-pub fn home() -> PathBuf {
-    dirs::home_dir().unwrap_or_else(|| PathBuf::from("."))
+        .map(|p| crate::paths::expand_tilde(&p))
+        .unwrap_or_else(|| crate::paths::home().join(".aws").join("credentials"))
 }
 
 /// Environment keys, used unless a profile was chosen explicitly with `--profile`
@@ -453,25 +452,6 @@ fn credential_process_reason(detail: &str) -> Option<String> {
     })
 }
 
-/// An error and its sources, joined with ": " (Display only, no Debug dumps).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
-
-pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, unless
 /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
 pub fn endpoint_override(service_env: &str) -> Option<String> {
@@ -679,71 +659,4 @@ pub fn eks_client(creds: Credentials, target: &Target) -> aws_sdk_eks::Client {
         b = b.endpoint_url(url);
     }
     aws_sdk_eks::Client::from_conf(b.build())
-}
-
-/// An IAM client (global; honours `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL`).
-pub fn iam_client(creds: Credentials, target: &Target) -> aws_sdk_iam::Client {
-    let mut b = aws_sdk_iam::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(target.region.clone()))
-        .credentials_provider(creds);
-    if let Some(url) = endpoint_override("IAM") {
-        b = b.endpoint_url(url);
-    }
-    aws_sdk_iam::Client::from_conf(b.build())
-}
-
-/// The real ARN (with its IAM path) of a role or user that aws-auth names without one:
-/// GetRole / GetUser by name, in the caller's account.
-pub fn iam_lookup(
-    rt: &tokio::runtime::Runtime,
-    iam: &aws_sdk_iam::Client,
-    arn: &str,
-    caller_account: &str,
-) -> migrate::Lookup {
-    use aws_sdk_iam::error::ProvideErrorMetadata;
-    use migrate::Lookup;
-    let p: Vec<&str> = arn.splitn(6, ':').collect();
-    if p.len() != 6 {
-        return Lookup::Unknown(format!("{arn} is not an ARN"));
-    }
-    let (account, resource) = (p[4], p[5]);
-    if account != caller_account {
-        return Lookup::Unknown(format!(
-            "it is in account {account}, not the caller's ({caller_account}): kctx cannot look up its IAM path there"
-        ));
-    }
-    let name = resource.rsplit('/').next().unwrap_or(resource);
-    let res = if resource.starts_with("role/") {
-        rt.block_on(iam.get_role().role_name(name).send())
-            .map(|o| o.role.map(|r| r.arn))
-            .map_err(|e| {
-                (
-                    e.code().map(str::to_owned),
-                    one_line(&error_chain(&e)),
-                    "GetRole",
-                )
-            })
-    } else if resource.starts_with("user/") {
-        rt.block_on(iam.get_user().user_name(name).send())
-            .map(|o| o.user.map(|u| u.arn))
-            .map_err(|e| {
-                (
-                    e.code().map(str::to_owned),
-                    one_line(&error_chain(&e)),
-                    "GetUser",
-                )
-            })
-    } else {
-        return Lookup::Unknown(format!("{arn} names neither a role nor a user"));
-    };
-    match res {
-        Ok(Some(a)) => Lookup::Found(a),
-        Ok(None) => Lookup::Missing,
-        Err((Some(code), _, _)) if code == "NoSuchEntity" => Lookup::Missing,
-        Err((Some(code), msg, op)) if code.contains("AccessDenied") => Lookup::Unknown(format!(
-            "missing permission iam:{op} to restore its IAM path ({msg})"
-        )),
-        Err((_, msg, op)) => Lookup::Unknown(format!("iam:{op} failed: {msg}")),
-    }
 }

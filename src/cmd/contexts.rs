@@ -18,18 +18,6 @@ pub fn no_contexts_hint() -> String {
     )
 }
 
-/// `kctx ARG`: switch to ARG, or — kubectx's `NEW=OLD` — rename OLD to NEW when ARG has an `=`
-/// and no context is named ARG itself.
-pub fn switch_or_rename(arg: &str) -> Result<()> {
-    if let Some((new, old)) = arg.split_once('=') {
-        let library = Merged::load_paths(&session::library_paths());
-        if !new.is_empty() && !old.is_empty() && !library.has(Kind::Contexts, arg) {
-            return super::rename::rename(old, new);
-        }
-    }
-    switch(arg)
-}
-
 /// `.` means the current context (kubectx's spelling).
 pub fn dot(m: &Merged, name: &str) -> Result<String> {
     if name != "." {

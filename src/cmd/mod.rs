@@ -29,11 +29,6 @@ mod whoami;
 
 pub use completions::{complete_env, COMPLETE_VAR};
 
-/// What `kctx token` would print for these arguments (cache included), for in-process use.
-pub fn token_status(args: &crate::cli::TokenArgs) -> Result<crate::exec_credential::Status> {
-    args.status()
-}
-
 /// Left-aligned columns three spaces apart, trailing spaces trimmed.
 fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
     let widths: Vec<usize> = (0..N)
@@ -66,7 +61,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(name) = &cli.context {
-        contexts::switch_or_rename(name)?;
+        rename::switch_or_rename(name)?;
         return Ok(ExitCode::SUCCESS);
     }
     match cli.command {

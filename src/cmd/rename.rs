@@ -122,3 +122,18 @@ pub fn rename(old: &str, new: &str) -> Result<()> {
         Ok(())
     }
 }
+
+/// `kctx ARG`: switch to ARG, or — kubectx's `NEW=OLD` — rename OLD to NEW when ARG has an `=`
+/// and no context is named ARG itself.
+pub fn switch_or_rename(arg: &str) -> Result<()> {
+    if let Some((new, old)) = arg.split_once('=') {
+        let library = crate::kubeconfig::Merged::load_paths(&crate::session::library_paths());
+        if !new.is_empty()
+            && !old.is_empty()
+            && !library.has(crate::kubeconfig::Kind::Contexts, arg)
+        {
+            return rename(old, new);
+        }
+    }
+    super::contexts::switch(arg)
+}

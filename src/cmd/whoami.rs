@@ -9,8 +9,9 @@ use serde_json::json;
 
 use super::Run;
 use crate::aws;
-use crate::aws::identity::{self, Caller, EksContext};
+use crate::aws::identity::{self, Caller};
 use crate::cli::{ReportFormat, WhoamiArgs};
+use crate::eks::EksContext;
 use crate::kube::{self, UserInfo};
 use crate::kubeconfig::{EksExec, Kind, Merged};
 
@@ -32,9 +33,9 @@ impl Run for WhoamiArgs {
             .is_some();
         // the AWS side, for users that get EKS credentials
         let aws_view = if eks_user {
-            let ctx = identity::eks_context(&merged, Some(&name))?;
+            let ctx = crate::eks::eks_context(&merged, Some(&name))?;
             let mut rt = None;
-            let (creds, target) = identity::exec_credentials(&ctx.exec, None, &mut rt)?;
+            let (creds, target) = crate::eks::exec_credentials(&ctx.exec, None, &mut rt)?;
             let caller = identity::caller(aws::get_runtime(&mut rt)?, creds, &target)?;
             Some(AwsView {
                 ctx,
@@ -42,7 +43,7 @@ impl Run for WhoamiArgs {
                 caller,
             })
         } else if self.no_cluster {
-            return Err(identity::eks_context(&merged, Some(&name))
+            return Err(crate::eks::eks_context(&merged, Some(&name))
                 .err()
                 .unwrap_or_else(|| anyhow!("context {name:?} is not an EKS context"))
                 .context("and --no-cluster leaves nothing to ask"));

@@ -129,7 +129,7 @@ pub fn run(
             let hint = exec
                 .get("installHint")
                 .and_then(Value::as_str)
-                .map(|h| format!(" ({})", crate::aws::one_line(h)))
+                .map(|h| format!(" ({})", crate::report::one_line(h)))
                 .unwrap_or_default();
             bail!("{who}: its exec plugin `{command}` is not installed (not found){hint}")
         }

@@ -219,12 +219,12 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
                     // SAFETY (std::env::set_var): no other thread exists yet in this process.
                     std::env::set_var(k, v);
                 }
-                let targs = crate::cli::parse_token_args(&exec.args[1..])
+                let targs = crate::token::parse_args(&exec.args[1..])
                     .with_context(|| format!("{who}: its `kctx token` arguments"))?;
                 // bounded like a call: credentials (SSO, a role) must not stall the command
                 let (tx, rx) = std::sync::mpsc::channel();
                 std::thread::spawn(move || {
-                    let _ = tx.send(crate::cmd::token_status(&targs).map(|s| s.token));
+                    let _ = tx.send(targs.status().map(|s| s.token));
                 });
                 minted = Some(match rx.recv_timeout(timeout) {
                     Ok(r) => r.with_context(|| format!("{who}: minting its token"))?,
@@ -295,7 +295,7 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
     let mut cfg = loaded.map_err(|e| {
         anyhow!(
             "context {context:?}: {}",
-            crate::aws::one_line(&crate::aws::error_chain(&e))
+            crate::report::one_line(&crate::report::error_chain(&e))
         )
     })?;
     cfg.proxy_url = match proxy {
@@ -319,7 +319,7 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
         ::kube::Client::try_from(cfg).map_err(|e| {
             anyhow!(
                 "context {context:?} ({server}): {}",
-                crate::aws::one_line(&crate::aws::error_chain(&e))
+                crate::report::one_line(&crate::report::error_chain(&e))
             )
         })?
     };
@@ -362,12 +362,12 @@ fn call_error(e: ::kube::Error) -> CallError {
             message: s.message.clone(),
         },
         ::kube::Error::Service(e) => {
-            CallError::Unreachable(crate::aws::one_line(&crate::aws::error_chain(&*e)))
+            CallError::Unreachable(crate::report::one_line(&crate::report::error_chain(&*e)))
         }
         ::kube::Error::HyperError(e) => {
-            CallError::Unreachable(crate::aws::one_line(&crate::aws::error_chain(&e)))
+            CallError::Unreachable(crate::report::one_line(&crate::report::error_chain(&e)))
         }
-        other => CallError::Other(crate::aws::one_line(&crate::aws::error_chain(&other))),
+        other => CallError::Other(crate::report::one_line(&crate::report::error_chain(&other))),
     }
 }
 
@@ -408,11 +408,11 @@ impl Cluster {
                 "the cluster of {at} does not accept this context's credentials (401 Unauthorized)"
             ),
             CallError::Status { code: 403, message, .. } => {
-                anyhow!("{what} is forbidden for this identity on {at}: {}", crate::aws::one_line(message))
+                anyhow!("{what} is forbidden for this identity on {at}: {}", crate::report::one_line(message))
             }
             CallError::Status { code, reason, message } => anyhow!(
                 "{what} on {at} failed: HTTP {code} {reason}: {}",
-                crate::aws::one_line(message)
+                crate::report::one_line(message)
             ),
             CallError::Other(why) => anyhow!("{what} on {at} failed: {why}"),
         }

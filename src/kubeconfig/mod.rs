@@ -1,24 +1,27 @@
 //! Kubeconfig files: read them as kubectl does, and change only what must change.
 //!
-//! - [`document`]: a file's text and the byte span of every YAML node in it;
+//! Built on [`crate::yaml`] (documents with byte spans, the verified text editor):
 //! - [`model`]: what kubectl sees — named clusters, contexts, users and current-context, per
-//!   file and merged across `KUBECONFIG` by client-go's rules;
-//! - [`edit`]: changes as splices of the text, verified by re-parsing, with a whole-file
-//!   rewrite as the announced fallback;
-//! - [`Transaction`]: locks, reads after locking, and writes each changed file once.
+//!   file and merged across `KUBECONFIG` by client-go's rules (`loadingrules.go`: the first
+//!   file that defines a name wins; current-context from the first file that sets one);
+//! - [`ops`]: changes in kubectl's terms (set current-context, rename, remove, upsert) made
+//!   as in-place edits of the file that owns the entry;
+//! - [`exec`]: what a user's `exec` entry says about the EKS identity it signs with;
+//! - [`Transaction`]: locks (client-go's `<file>.lock`), reads after locking, and writes each
+//!   changed file once, atomically.
 
-pub mod document;
-pub mod edit;
-pub mod emit;
+pub mod exec;
 pub mod model;
+pub mod ops;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 
-pub use edit::Op;
-pub use model::{arn_account, closest, EksExec, KubeFile, Loaded, Merged};
+pub use exec::{arn_account, EksExec};
+pub use model::{closest, KubeFile, Loaded, Merged};
+pub use ops::Op;
 
 use crate::store::fsutil::{self, LockFile};
 
@@ -65,7 +68,7 @@ pub fn paths_from(kubeconfig: Option<&str>) -> Vec<PathBuf> {
         .unwrap_or_default()
         .split(':')
         .filter(|s| !s.trim().is_empty())
-        .map(fsutil::expand_tilde)
+        .map(crate::paths::expand_tilde)
         .collect();
     if v.is_empty() {
         vec![default_path()]
@@ -75,12 +78,7 @@ pub fn paths_from(kubeconfig: Option<&str>) -> Vec<PathBuf> {
 }
 
 pub fn default_path() -> PathBuf {
-    crate::aws::home().join(".kube").join("config")
-}
-
-/// Absolute form of a path, without resolving symlinks (as the AWS CLI prints it).
-pub fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+    crate::paths::home().join(".kube").join("config")
 }
 
 /// Changes to make, per file, in the order the files are to be written.
@@ -138,8 +136,8 @@ impl Transaction {
             .chain(extras.iter())
             .cloned()
             .collect();
-        to_lock.sort_by_key(|p| absolute(p));
-        to_lock.dedup_by_key(|p| absolute(p));
+        to_lock.sort_by_key(|p| crate::paths::absolute(p));
+        to_lock.dedup_by_key(|p| crate::paths::absolute(p));
         let mut locks = Vec::new();
         let mut unlocked = Vec::new();
         for p in to_lock {
@@ -184,7 +182,7 @@ impl Transaction {
                     &fresh
                 }
             };
-            if let Some(edited) = edit::apply(file, ops)? {
+            if let Some(edited) = ops::apply(file, ops)? {
                 if let Some((_, why)) = self.unlocked.iter().find(|(p, _)| p == path) {
                     bail!("cannot write {}: {why}", path.display());
                 }

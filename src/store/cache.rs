@@ -19,10 +19,6 @@ use sha2::{Digest, Sha256};
 use super::private::PrivateDir;
 use crate::exec_credential::{parse_rfc3339, Status};
 
-/// A cached token is served only while more than this remains before its expirationTimestamp.
-pub const TOKEN_MARGIN: Duration = Duration::from_secs(60);
-/// Assumed-role credentials are reused until this long before they expire.
-pub const ROLE_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// How long a cold call waits for another process minting the same entry.
 pub const SINGLE_FLIGHT_WAIT: Duration = Duration::from_secs(10);
 const FORMAT: u32 = 1;
@@ -35,7 +31,10 @@ pub fn dir() -> PathBuf {
     if let Some(d) = std::env::var_os("KUBECACHEDIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("kctx");
     }
-    crate::aws::home().join(".kube").join("cache").join("kctx")
+    crate::paths::home()
+        .join(".kube")
+        .join("cache")
+        .join("kctx")
 }
 
 /// Builds a cache key: everything that can change who signs or what is signed.
@@ -164,45 +163,6 @@ impl Entry {
     }
 }
 
-/// The X-Amz-Date inside a token, decoded from the token itself (not trusted from metadata).
-pub fn token_signed_at(token: &str) -> Option<SystemTime> {
-    use base64::Engine;
-    let b64 = token.strip_prefix(crate::aws::sts::TOKEN_PREFIX)?;
-    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(b64)
-        .ok()?;
-    let url = std::str::from_utf8(&url).ok()?;
-    let date = url
-        .split(['?', '&'])
-        .find_map(|kv| kv.strip_prefix("X-Amz-Date="))?;
-    let fmt = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    let t = time::PrimitiveDateTime::parse(date, &fmt).ok()?;
-    Some(t.assume_utc().into())
-}
-
-/// Whether a cached token may be served at `now`: more than the margin left before its
-/// expirationTimestamp, its X-Amz-Date neither in the future (clock moved back) nor older
-/// than EKS's 15 minutes (clock moved forward), and its expirationTimestamp no later than
-/// X-Amz-Date + 15 minutes (an entry edited to claim more is a miss).
-pub fn token_fresh(status: &Status, now: SystemTime, margin: Duration) -> bool {
-    let Some(exp) = parse_rfc3339(&status.expiration_timestamp) else {
-        return false;
-    };
-    let Some(signed) = token_signed_at(&status.token) else {
-        return false;
-    };
-    let skew = Duration::from_secs(5);
-    if signed > now + skew {
-        return false;
-    }
-    // An expiry beyond what EKS accepts was not written by kctx: never believed.
-    if exp > signed + crate::aws::sts::EKS_ACCEPT_WINDOW {
-        return false;
-    }
-    let age = now.duration_since(signed).unwrap_or_default();
-    age + margin < crate::aws::sts::EKS_ACCEPT_WINDOW && now + margin < exp
-}
-
 /// The token cache directory, reached only through [`PrivateDir`] checks.
 pub struct Cache {
     path: PathBuf,
@@ -260,40 +220,6 @@ impl Cache {
         let data = self.private(false)?.read(&format!("{key}.json"))?;
         let e: Entry = serde_json::from_slice(&data).ok()?;
         (e.kctx_cache == FORMAT).then_some(e)
-    }
-
-    pub fn get_token(&self, key: &str, now: SystemTime) -> Option<Status> {
-        match self.get(key)?.payload {
-            Payload::Token { status } if token_fresh(&status, now, TOKEN_MARGIN) => Some(status),
-            _ => None,
-        }
-    }
-
-    pub fn get_role(
-        &self,
-        key: &str,
-        now: SystemTime,
-    ) -> Option<aws_credential_types::Credentials> {
-        match self.get(key)?.payload {
-            Payload::Role {
-                access_key_id,
-                secret_access_key,
-                session_token,
-                expiration,
-            } => {
-                let exp = parse_rfc3339(&expiration)?;
-                (now + ROLE_MARGIN < exp).then(|| {
-                    aws_credential_types::Credentials::new(
-                        access_key_id,
-                        secret_access_key,
-                        Some(session_token),
-                        Some(exp),
-                        "kctx-cache",
-                    )
-                })
-            }
-            _ => None,
-        }
     }
 
     /// Stores an entry atomically (a 0600 temp file, then a rename). Failure degrades to a
@@ -375,71 +301,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_credential_types::Credentials;
     use std::os::unix::fs::PermissionsExt;
-
-    fn status_at(signed: SystemTime) -> Status {
-        let creds = Credentials::new("AKID", "SECRET", None, None, "t");
-        let tok = crate::aws::sts::token(
-            &creds,
-            "us-east-1",
-            "sts.us-east-1.amazonaws.com",
-            "c",
-            signed,
-        )
-        .unwrap();
-        Status {
-            expiration_timestamp: crate::exec_credential::rfc3339(
-                signed + crate::aws::sts::TOKEN_LIFETIME,
-            ),
-            token: tok,
-        }
-    }
-
-    #[test]
-    fn freshness_follows_expiry_margin_and_clock() {
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let st = status_at(t0);
-        assert_eq!(token_signed_at(&st.token), Some(t0));
-        assert!(token_fresh(&st, t0, TOKEN_MARGIN));
-        assert!(token_fresh(
-            &st,
-            t0 + Duration::from_secs(12 * 60),
-            TOKEN_MARGIN
-        ));
-        // under 60 s left of the 14 minutes: refreshed
-        assert!(!token_fresh(
-            &st,
-            t0 + Duration::from_secs(13 * 60 + 1),
-            TOKEN_MARGIN
-        ));
-        assert!(!token_fresh(
-            &st,
-            t0 + Duration::from_secs(20 * 60),
-            TOKEN_MARGIN
-        ));
-        // clock moved back by an hour: the entry was signed "in the future"
-        assert!(!token_fresh(
-            &st,
-            t0 - Duration::from_secs(3600),
-            TOKEN_MARGIN
-        ));
-        // an expirationTimestamp stretched beyond EKS's window is not trusted
-        let mut forged = st.clone();
-        forged.expiration_timestamp =
-            crate::exec_credential::rfc3339(t0 + Duration::from_secs(3600));
-        assert!(!token_fresh(
-            &forged,
-            t0 + Duration::from_secs(15 * 60),
-            TOKEN_MARGIN
-        ));
-        // ... not even while the token itself is young: the claimed expiry is a lie
-        assert!(!token_fresh(
-            &forged,
-            t0 + Duration::from_secs(5 * 60),
-            TOKEN_MARGIN
-        ));
-    }
 
     #[test]
     fn keys_differ_by_every_part_and_hide_secrets() {
@@ -467,11 +329,14 @@ mod tests {
             kctx_cache: FORMAT,
             summary: Summary::default(),
             payload: Payload::Token {
-                status: status_at(t0),
+                status: Status {
+                    expiration_timestamp: crate::exec_credential::rfc3339(t0),
+                    token: "k8s-aws-v1.x".into(),
+                },
             },
         };
         c.put(&key, &entry);
-        assert!(c.get_token(&key, t0).is_some());
+        assert!(c.get(&key).is_some());
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(c.dir()), 0o700);
         assert_eq!(mode(&c.entry_path(&key)), 0o600);
@@ -483,7 +348,7 @@ mod tests {
             b"[1,2,3]",
         ] {
             fs::write(c.entry_path(&key), junk).unwrap();
-            assert!(c.get_token(&key, t0).is_none());
+            assert!(c.get(&key).is_none());
         }
         let lock = c.lock(&key, Duration::from_millis(1)).unwrap();
         assert_eq!(

@@ -9,15 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-/// `~` and `~/…` expanded to the home directory.
-pub fn expand_tilde(p: &str) -> PathBuf {
-    if p == "~" {
-        return crate::aws::home();
-    }
-    if let Some(rest) = p.strip_prefix("~/") {
-        return crate::aws::home().join(rest);
-    }
-    PathBuf::from(p)
+/// The effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 /// Follows a chain of symlinks to the file that is really written (which may not exist yet),
@@ -117,7 +112,7 @@ fn keep_owner(tmp: &File, old: &fs::Metadata, target: &Path) -> Result<()> {
             target.display(),
             old.uid(),
             old.gid(),
-            crate::store::private::euid()
+            euid()
         )
     })
 }

@@ -16,14 +16,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 
+use super::fsutil::euid;
+
 /// A temp file older than this was left by a writer that was killed.
 pub const STALE_TEMP: Duration = Duration::from_secs(600);
 pub const TEMP_SUFFIX: &str = ".tmp";
-
-pub fn euid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
 
 /// Why a directory is not used.
 #[derive(Debug)]
@@ -60,7 +57,7 @@ impl PrivateDir {
                 if !create {
                     return Ok(None);
                 }
-                crate::store::fsutil::create_dir_all_mode(path, 0o700)
+                super::fsutil::create_dir_all_mode(path, 0o700)
                     .map_err(|e| Refused(format!("cannot create {shown}: {e}")))?;
                 true
             }

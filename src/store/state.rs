@@ -31,11 +31,7 @@ pub struct State {
 fn file_name(files: &[PathBuf]) -> String {
     let mut h = Sha256::new();
     for f in files {
-        h.update(
-            crate::kubeconfig::absolute(f)
-                .as_os_str()
-                .as_encoded_bytes(),
-        );
+        h.update(crate::paths::absolute(f).as_os_str().as_encoded_bytes());
         h.update([0]);
     }
     let hex: String = h.finalize()[..12]

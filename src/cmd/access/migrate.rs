@@ -95,9 +95,9 @@ pub fn run(
     } else {
         String::new()
     };
-    let iam = aws::iam_client(r.creds.clone(), &r.target);
+    let iam = aws::iam::client(r.creds.clone(), &r.target);
     let planned = migrate::plan(&mappings, &existing, r.partition(), |m| {
-        aws::iam_lookup(&r.rt, &iam, &m.principal(), &account)
+        aws::iam::lookup(&r.rt, &iam, &m.principal(), &account)
     });
 
     let blockers = planned.iter().filter(|p| p.blocks_api()).count() + problems.len();

@@ -89,11 +89,11 @@ fn resolve(cluster: Option<&str>, t: &AccessTarget) -> Result<Resolved> {
         }
         None => {
             let merged = Merged::load();
-            let mut ctx = identity::eks_context(&merged, t.context.as_deref())?;
+            let mut ctx = crate::eks::eks_context(&merged, t.context.as_deref())?;
             if t.region.is_some() {
                 ctx.exec.region = t.region.clone();
             }
-            let (c, tg) = identity::exec_credentials(&ctx.exec, t.profile.as_deref(), &mut rt)?;
+            let (c, tg) = crate::eks::exec_credentials(&ctx.exec, t.profile.as_deref(), &mut rt)?;
             (c, tg, ctx.cluster_name, Some(ctx.context), true)
         }
     };
@@ -196,7 +196,7 @@ fn read_aws_auth(r: &Resolved, a: &AwsAuthArgs) -> AwsAuth {
                 }
             }
         };
-        return match crate::kubeconfig::document::Document::parse(text) {
+        return match crate::yaml::document::Document::parse(text) {
             Ok(doc) => match doc.root().map(|r| doc.to_json(r)) {
                 Some(Ok(v)) => AwsAuth::Read {
                     map: AuthMap::from_config_map(&v),

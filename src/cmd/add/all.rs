@@ -23,7 +23,6 @@ use crate::aws::discover::Found;
 use crate::cli::AddArgs;
 use crate::cmd::discover::{effective_profile, scope_of, search};
 use crate::kubeconfig::{Kind, Merged, Op, Plan, Transaction};
-use crate::store::fsutil;
 
 /// The `extensions` entry that marks a context as made by `add --all`.
 pub const MARK: &str = "kctx/discovered";
@@ -241,7 +240,7 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
 
     super::super::contexts::note_if_isolated("add");
     let files: Vec<PathBuf> = match &a.kubeconfig {
-        Some(k) => vec![fsutil::expand_tilde(k)],
+        Some(k) => vec![crate::paths::expand_tilde(k)],
         None => crate::session::library_paths(),
     };
     // decided from what is read under the locks (nothing is locked for a dry run)
@@ -589,7 +588,7 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
         print!("{table}");
         let shown: Vec<String> = written
             .iter()
-            .map(|p| crate::kubeconfig::absolute(p).display().to_string())
+            .map(|p| crate::paths::absolute(p).display().to_string())
             .collect();
         if shown.is_empty() {
             println!("{summary}; nothing to write");

@@ -13,9 +13,8 @@ use super::Run;
 use crate::aws::{self, AwsArgs, ClusterInfo, RoleRequest};
 use crate::cli::{AddArgs, ExecCommand};
 use crate::exec_credential::V1BETA1;
-use crate::kubeconfig::emit::{self, Style};
-use crate::kubeconfig::{self, edit, Kind, KubeFile, Merged, Op, Plan, Transaction};
-use crate::store::fsutil;
+use crate::kubeconfig::{self, ops, Kind, KubeFile, Merged, Op, Plan, Transaction};
+use crate::yaml::emit::{self, Style};
 
 impl Run for AddArgs {
     fn run(&self) -> Result<ExitCode> {
@@ -40,7 +39,7 @@ impl Run for AddArgs {
         let extras: Vec<PathBuf> = self
             .kubeconfig
             .iter()
-            .map(|p| fsutil::expand_tilde(p))
+            .map(|p| crate::paths::expand_tilde(p))
             .collect();
 
         if self.dry_run {
@@ -48,7 +47,7 @@ impl Run for AddArgs {
             let m = Merged::load_paths(&paths);
             let path = choose_file(&m, extras.first(), &info.arn);
             let file = KubeFile::load(&path)?;
-            let text = match edit::apply(&file, &entries.ops())? {
+            let text = match ops::apply(&file, &entries.ops())? {
                 Some(e) => e.text,
                 None => file.doc.text.clone(),
             };
@@ -82,7 +81,7 @@ impl Run for AddArgs {
             }
         }
         tx.commit(plan)?;
-        let shown = kubeconfig::absolute(&path);
+        let shown = crate::paths::absolute(&path);
         if updated {
             println!(
                 "Updated context {} in {}",

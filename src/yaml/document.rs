@@ -1,5 +1,5 @@
-//! The document: a kubeconfig file's text, and a compact tree of its YAML nodes with the byte
-//! range each one occupies in that text.
+//! The document: a YAML file's text, and a compact tree of its nodes with the byte range each
+//! one occupies in that text.
 //!
 //! Parsing uses granit-parser (a maintained descendant of yaml-rust and saphyr-parser, the
 //! parser under serde-saphyr), which reports byte offsets. The tree is flat and in document
@@ -343,9 +343,10 @@ fn syntax_error(e: &granit_parser::ScanError) -> SyntaxError {
     }
 }
 
-/// The first `-` of a block sequence, scanning forward from the end of what precedes it
-/// (the key's `:`, comments, anchors and tags may come between).
-fn find_dash(text: &str, from: usize) -> Option<usize> {
+/// The `-` of a block sequence item, scanning forward from the end of what precedes it (the
+/// key's `:`, comments, anchors and tags may come between; between two items only blanks and
+/// comments do).
+pub(crate) fn find_dash(text: &str, from: usize) -> Option<usize> {
     let b = text.as_bytes();
     let ws = |i: usize| i >= b.len() || matches!(b[i], b' ' | b'\t' | b'\r' | b'\n');
     let mut i = from;
