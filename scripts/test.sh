@@ -50,4 +50,4 @@ done
 export KCTX_TEST_MOTO_URL="http://127.0.0.1:$port"
 log "moto_server at $KCTX_TEST_MOTO_URL; kubectl: $(command -v kubectl); aws: $(command -v aws)"
 
-cargo test --locked --all-targets "$@"
+cargo test --release --locked --all-targets "$@"

@@ -214,19 +214,20 @@ pub struct AccessArgs {
     pub output: ReportFormat,
 }
 
+/// Where `access migrate` ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AuthMode {
+pub enum TargetMode {
     #[value(name = "API_AND_CONFIG_MAP")]
     ApiAndConfigMap,
     #[value(name = "API")]
     Api,
 }
 
-impl AuthMode {
-    pub fn as_str(self) -> &'static str {
+impl TargetMode {
+    pub fn mode(self) -> crate::aws::access::AuthMode {
         match self {
-            AuthMode::ApiAndConfigMap => "API_AND_CONFIG_MAP",
-            AuthMode::Api => "API",
+            TargetMode::ApiAndConfigMap => crate::aws::access::AuthMode::ApiAndConfigMap,
+            TargetMode::Api => crate::aws::access::AuthMode::Api,
         }
     }
 }
@@ -292,7 +293,7 @@ pub enum AccessCommand {
         /// Where to end: API_AND_CONFIG_MAP (aws-auth still read) or API (one-way: it no
         /// longer is; only when every mapping moved)
         #[arg(long, value_enum, default_value = "API_AND_CONFIG_MAP")]
-        target_authentication_mode: AuthMode,
+        target_authentication_mode: TargetMode,
         /// Make the changes (without it: print the plan, change nothing)
         #[arg(long)]
         approve: bool,

@@ -7,6 +7,68 @@ use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 
+/// A cluster's authentication mode (`accessConfig.authenticationMode`): which of access
+/// entries and the aws-auth ConfigMap EKS reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AuthMode {
+    /// aws-auth only.
+    ConfigMap,
+    /// An access entry decides; without one, aws-auth.
+    ApiAndConfigMap,
+    /// Access entries only.
+    Api,
+}
+
+impl AuthMode {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "CONFIG_MAP" => Some(Self::ConfigMap),
+            "API_AND_CONFIG_MAP" => Some(Self::ApiAndConfigMap),
+            "API" => Some(Self::Api),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ConfigMap => "CONFIG_MAP",
+            Self::ApiAndConfigMap => "API_AND_CONFIG_MAP",
+            Self::Api => "API",
+        }
+    }
+
+    /// Whether EKS reads access entries in this mode.
+    pub fn reads_entries(self) -> bool {
+        self != Self::ConfigMap
+    }
+
+    /// Whether EKS reads aws-auth in this mode.
+    pub fn reads_aws_auth(self) -> bool {
+        self != Self::Api
+    }
+}
+
+impl std::fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for AuthMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// What DescribeCluster says of access.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessConfig {
+    pub mode: AuthMode,
+    /// `bootstrapClusterCreatorAdminPermissions`: the creator is a cluster admin (in
+    /// CONFIG_MAP mode invisibly; otherwise through an access entry EKS made).
+    pub bootstrap_creator_admin: Option<bool>,
+}
+
 /// A cluster's access entries, through one EKS client.
 pub struct Eks<'a> {
     pub rt: &'a tokio::runtime::Runtime,
@@ -266,18 +328,33 @@ impl Eks<'_> {
         }
     }
 
-    /// `accessConfig.authenticationMode` (CONFIG_MAP when EKS reports none).
-    pub fn authentication_mode(&self) -> Result<String> {
+    /// `accessConfig` of the cluster: its authentication mode (CONFIG_MAP when EKS reports
+    /// none) and whether its creator was made an admin.
+    pub fn access_config(&self) -> Result<AccessConfig> {
         let out = self
             .rt
             .block_on(self.client.describe_cluster().name(&self.cluster).send())
             .map_err(|e| self.err("DescribeCluster", e))?;
-        Ok(out
-            .cluster
-            .and_then(|c| c.access_config)
-            .and_then(|a| a.authentication_mode)
-            .map(|m| m.as_str().to_owned())
-            .unwrap_or_else(|| "CONFIG_MAP".into()))
+        let ac = out.cluster.and_then(|c| c.access_config);
+        let mode = match ac.as_ref().and_then(|a| a.authentication_mode.as_ref()) {
+            None => AuthMode::ConfigMap,
+            Some(m) => AuthMode::parse(m.as_str()).ok_or_else(|| {
+                anyhow!(
+                    "cluster {:?} reports authentication mode {:?}, which kctx does not know",
+                    self.cluster,
+                    m.as_str()
+                )
+            })?,
+        };
+        Ok(AccessConfig {
+            mode,
+            bootstrap_creator_admin: ac.and_then(|a| a.bootstrap_cluster_creator_admin_permissions),
+        })
+    }
+
+    /// `accessConfig.authenticationMode` (CONFIG_MAP when EKS reports none).
+    pub fn authentication_mode(&self) -> Result<AuthMode> {
+        Ok(self.access_config()?.mode)
     }
 
     /// Every access entry's principal ARN, following `nextToken`.
@@ -411,7 +488,7 @@ impl Eks<'_> {
     }
 
     /// UpdateClusterConfig of `accessConfig.authenticationMode`; returns the update's id.
-    pub fn set_authentication_mode(&self, mode: &str) -> Result<String> {
+    pub fn set_authentication_mode(&self, mode: AuthMode) -> Result<String> {
         use aws_sdk_eks::types::{AuthenticationMode, UpdateAccessConfigRequest};
         let out = self
             .rt
@@ -421,7 +498,7 @@ impl Eks<'_> {
                     .name(&self.cluster)
                     .access_config(
                         UpdateAccessConfigRequest::builder()
-                            .authentication_mode(AuthenticationMode::from(mode))
+                            .authentication_mode(AuthenticationMode::from(mode.as_str()))
                             .build(),
                     )
                     .send(),

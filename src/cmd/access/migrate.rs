@@ -9,10 +9,11 @@ use anyhow::{bail, Result};
 use serde_json::json;
 
 use super::{or_dash, read_aws_auth, resolve, AwsAuth};
+use crate::aws::access::AuthMode;
 use crate::aws::access::{self, Scope};
 use crate::aws::migrate::{self, Action, Planned};
 use crate::aws::{self};
-use crate::cli::{AccessTarget, AuthMode, AwsAuthArgs, ReportFormat};
+use crate::cli::{AccessTarget, AwsAuthArgs, ReportFormat};
 
 /// How long a mode switch may take before kctx stops waiting (EKS takes minutes).
 const UPDATE_LIMIT: Duration = Duration::from_secs(25 * 60);
@@ -20,8 +21,8 @@ const UPDATE_LIMIT: Duration = Duration::from_secs(25 * 60);
 /// A mode switch: from, to.
 #[derive(Debug, Clone, serde::Serialize)]
 struct Switch {
-    from: String,
-    to: String,
+    from: AuthMode,
+    to: AuthMode,
     one_way: bool,
 }
 
@@ -35,6 +36,85 @@ struct Outcome {
     error: Option<String>,
 }
 
+/// What the migration will do, decided from what was read; no call is made to decide it.
+struct Migration {
+    planned: Vec<Planned>,
+    /// aws-auth entries that could not be read (they block the switch to API).
+    problems: Vec<String>,
+    switches: Vec<Switch>,
+    /// API was asked for, but mappings that cannot move would lose access.
+    api_held_back: bool,
+    blockers: usize,
+}
+
+impl Migration {
+    /// The mode switches around eksctl's plan: CONFIG_MAP must become API_AND_CONFIG_MAP
+    /// before entries can be made; API only when nothing would be left behind.
+    fn decide(
+        mode: AuthMode,
+        target: AuthMode,
+        planned: Vec<Planned>,
+        problems: Vec<String>,
+    ) -> Self {
+        let blockers = planned.iter().filter(|p| p.blocks_api()).count() + problems.len();
+        let mut switches = Vec::new();
+        if mode == AuthMode::ConfigMap {
+            switches.push(Switch {
+                from: mode,
+                to: AuthMode::ApiAndConfigMap,
+                one_way: true,
+            });
+        }
+        let api_held_back = target == AuthMode::Api && blockers > 0;
+        if target == AuthMode::Api && !api_held_back {
+            switches.push(Switch {
+                from: AuthMode::ApiAndConfigMap,
+                to: AuthMode::Api,
+                one_way: true,
+            });
+        }
+        Self {
+            planned,
+            problems,
+            switches,
+            api_held_back,
+            blockers,
+        }
+    }
+
+    fn creates(&self) -> Vec<&Planned> {
+        self.planned
+            .iter()
+            .filter(|p| p.new_entry().is_some())
+            .collect()
+    }
+
+    fn nothing_to_do(&self) -> bool {
+        self.creates().is_empty() && self.switches.is_empty()
+    }
+
+    fn switch_to(&self, mode: AuthMode) -> Option<&Switch> {
+        self.switches.iter().find(|s| s.to == mode)
+    }
+}
+
+/// What `--approve` did.
+struct Applied {
+    switched: Vec<Switch>,
+    outcomes: Vec<Outcome>,
+    final_mode: AuthMode,
+}
+
+impl Applied {
+    fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.error.is_some()).count()
+    }
+
+    fn created(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.created).count()
+    }
+}
+
 pub fn run(
     cluster: Option<&str>,
     target_mode: AuthMode,
@@ -46,25 +126,9 @@ pub fn run(
     let r = resolve(cluster, t)?;
     let eks = r.eks();
     let mode = eks.authentication_mode()?;
-    if mode == "API" {
-        let msg = format!(
-            "cluster {} is already in API mode: aws-auth is no longer read, so there is nothing to migrate",
-            r.cluster
-        );
-        match output {
-            ReportFormat::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(&json!({
-                    "cluster": r.cluster, "region": r.target.region,
-                    "authentication_mode": mode, "plan": [], "mode_changes": [],
-                    "note": msg,
-                }))?
-            ),
-            ReportFormat::Text => println!("{msg}"),
-        }
-        return Ok(ExitCode::SUCCESS);
+    if mode == AuthMode::Api {
+        return already_api(&r, output);
     }
-
     // aws-auth: nothing is planned from a copy kctx could not read
     let aws_auth = read_aws_auth(&r, a);
     let (mappings, problems) = match &aws_auth {
@@ -76,9 +140,112 @@ pub fn run(
             other.describe()
         ),
     };
+    let planned = plan_entries(&r, &eks, mode, &mappings)?;
+    let m = Migration::decide(mode, target_mode, planned, problems);
+    let header = Header {
+        cluster: &r.cluster,
+        region: &r.target.region,
+        mode,
+        aws_auth: &aws_auth,
+        mappings: mappings.len(),
+    };
+    if output == ReportFormat::Text {
+        print!("{}", header.text());
+        print!("{}", plan_table(&m.planned));
+        for p in &m.problems {
+            println!("skipped (unreadable): {p}");
+        }
+        print!("{}", steps_text(&m));
+    }
+    if !approve || m.nothing_to_do() {
+        if output == ReportFormat::Json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report(&header, &m, approve, None))?
+            );
+        } else if m.nothing_to_do() {
+            println!(
+                "nothing to do: no mapping needs a new access entry and no mode change is due"
+            );
+        } else {
+            println!("\nthis is a plan: nothing was changed. Run again with --approve to make these changes.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // --approve
+    let say = |line: String| {
+        if output == ReportFormat::Text {
+            println!("{line}");
+        } else {
+            eprintln!("kctx: {line}");
+        }
+    };
+    if output == ReportFormat::Text {
+        println!();
+    }
+    let done = apply(&eks, &m, mode, &say)?;
+    let ctx = r
+        .context
+        .as_deref()
+        .map(|c| format!(" --context {}", crate::session::word_posix(c)))
+        .unwrap_or_default();
+    let aws_auth_read = matches!(aws_auth, AwsAuth::Read { .. });
+    let closing = closing_lines(&m, &done, aws_auth_read, &ctx);
+    match output {
+        ReportFormat::Text => {
+            for l in &closing {
+                println!("{l}");
+            }
+        }
+        ReportFormat::Json => {
+            let mut v = report(&header, &m, true, Some(&done));
+            v["authentication_mode_now"] = json!(done.final_mode);
+            v["summary"] = json!(closing);
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+    }
+    if done.failed() > 0 {
+        eprintln!(
+            "kctx: error: migration of cluster {} incomplete: {} of {} access entries failed (created: {})",
+            r.cluster,
+            done.failed(),
+            m.creates().len(),
+            done.created()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
-    // existing entries (there are none, and EKS refuses to list them, in CONFIG_MAP mode)
-    let existing = if mode.contains("API") {
+/// A cluster already in API mode: nothing to migrate.
+fn already_api(r: &super::Resolved, output: ReportFormat) -> Result<ExitCode> {
+    let msg = format!(
+        "cluster {} is already in API mode: aws-auth is no longer read, so there is nothing to migrate",
+        r.cluster
+    );
+    match output {
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "cluster": r.cluster, "region": r.target.region,
+                "authentication_mode": AuthMode::Api, "plan": [], "mode_changes": [],
+                "note": msg,
+            }))?
+        ),
+        ReportFormat::Text => println!("{msg}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// eksctl's plan for each mapping, with the existing entries (none can be listed in
+/// CONFIG_MAP mode) and the IAM paths looked up in the caller's account.
+fn plan_entries(
+    r: &super::Resolved,
+    eks: &access::Eks<'_>,
+    mode: AuthMode,
+    mappings: &[aws::auth_map::Mapping],
+) -> Result<Vec<Planned>> {
+    let existing = if mode.reads_entries() {
         eks.list_entries()?
     } else {
         Vec::new()
@@ -96,206 +263,129 @@ pub fn run(
         String::new()
     };
     let iam = aws::iam::client(r.creds.clone(), &r.target);
-    let planned = migrate::plan(&mappings, &existing, r.partition(), |m| {
+    Ok(migrate::plan(mappings, &existing, r.partition(), |m| {
         aws::iam::lookup(&r.rt, &iam, &m.principal(), &account)
-    });
+    }))
+}
 
-    let blockers = planned.iter().filter(|p| p.blocks_api()).count() + problems.len();
-    let creates: Vec<&Planned> = planned.iter().filter(|p| p.new_entry().is_some()).collect();
-    let mut switches = Vec::new();
-    if mode == "CONFIG_MAP" {
-        switches.push(Switch {
-            from: mode.clone(),
-            to: "API_AND_CONFIG_MAP".into(),
-            one_way: true,
-        });
-    }
-    let api_held_back = target_mode == AuthMode::Api && blockers > 0;
-    if target_mode == AuthMode::Api && !api_held_back {
-        switches.push(Switch {
-            from: "API_AND_CONFIG_MAP".into(),
-            to: "API".into(),
-            one_way: true,
-        });
-    }
-
-    let header = Header {
-        cluster: &r.cluster,
-        region: &r.target.region,
-        mode: &mode,
-        aws_auth: &aws_auth,
-        mappings: mappings.len(),
-    };
-    if output == ReportFormat::Text {
-        print!("{}", header.text());
-        print!("{}", plan_table(&planned));
-        for p in &problems {
-            println!("skipped (unreadable): {p}");
-        }
-        print!(
-            "{}",
-            steps_text(&switches, &creates, api_held_back, blockers)
-        );
-    }
-    let nothing = creates.is_empty() && switches.is_empty();
-    if !approve || nothing {
-        if output == ReportFormat::Json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report(
-                    &header, &planned, &problems, &switches, approve, None
-                ))?
-            );
-        } else if nothing {
-            println!(
-                "nothing to do: no mapping needs a new access entry and no mode change is due"
-            );
-        } else {
-            println!("\nthis is a plan: nothing was changed. Run again with --approve to make these changes.");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-
-    // --approve
-    let say = |line: String| {
-        if output == ReportFormat::Text {
-            println!("{line}");
-        } else {
-            eprintln!("kctx: {line}");
-        }
-    };
-    if output == ReportFormat::Text {
-        println!();
-    }
+/// Makes the changes: the switch to API_AND_CONFIG_MAP, the entries (a failure is reported
+/// and the others still made), then API only when every entry was made.
+fn apply(
+    eks: &access::Eks<'_>,
+    m: &Migration,
+    mode: AuthMode,
+    say: &dyn Fn(String),
+) -> Result<Applied> {
     let mut switched = Vec::new();
-    if let Some(s) = switches.first().filter(|s| s.to == "API_AND_CONFIG_MAP") {
-        switch_mode(&eks, s, &say)?;
+    if let Some(s) = m
+        .switches
+        .first()
+        .filter(|s| s.to == AuthMode::ApiAndConfigMap)
+    {
+        switch_mode(eks, s, say)?;
         switched.push(s.clone());
     }
-    let mut outcomes = Vec::new();
-    for p in &creates {
-        let Some((principal, entry, policy)) = p.new_entry() else {
-            continue;
-        };
-        let mut o = Outcome {
-            principal: principal.clone(),
-            created: false,
-            policy_associated: None,
-            error: None,
-        };
-        match eks.create_entry_with(&principal, &entry) {
-            Err(e) => {
-                say(format!("FAILED to create access entry {principal}: {e:#}"));
-                o.error = Some(format!("{e:#}"));
-            }
-            Ok(()) => {
-                o.created = true;
-                say(format!(
-                    "created access entry {principal} ({})",
-                    entry.kind.as_deref().unwrap_or("STANDARD")
-                ));
-                if let Some(policy) = policy {
-                    match eks.associate(&principal, &policy, &Scope::Cluster) {
-                        Ok(()) => {
-                            o.policy_associated = Some(true);
-                            say(format!(
-                                "associated {} (cluster) with {principal}",
-                                access::policy_name(&policy)
-                            ));
-                        }
-                        Err(e) => {
-                            o.policy_associated = Some(false);
-                            say(format!(
-                                "FAILED to associate {} with {principal} (its entry was created): {e:#}",
-                                access::policy_name(&policy)
-                            ));
-                            o.error = Some(format!("{e:#}"));
-                        }
-                    }
-                }
-            }
-        }
-        outcomes.push(o);
-    }
-    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
-    let created = outcomes.iter().filter(|o| o.created).count();
-    let mut final_mode = switched.last().map_or(mode.clone(), |s| s.to.clone());
-    if let Some(s) = switches.iter().find(|s| s.to == "API") {
-        if failed == 0 {
-            switch_mode(&eks, s, &say)?;
-            switched.push(s.clone());
-            final_mode = "API".into();
+    let creates = m.creates();
+    let outcomes: Vec<Outcome> = creates.iter().filter_map(|p| create(eks, p, say)).collect();
+    let mut done = Applied {
+        final_mode: switched.last().map_or(mode, |s| s.to),
+        switched,
+        outcomes,
+    };
+    if let Some(s) = m.switch_to(AuthMode::Api) {
+        if done.failed() == 0 {
+            switch_mode(eks, s, say)?;
+            done.switched.push(s.clone());
+            done.final_mode = AuthMode::Api;
         } else {
             say(format!(
-                "not switching to API: {failed} of {} planned entries failed; fix them and run again",
+                "not switching to API: {} of {} planned entries failed; fix them and run again",
+                done.failed(),
                 creates.len()
             ));
         }
     }
+    Ok(done)
+}
 
-    let ctx = r
-        .context
-        .as_deref()
-        .map(|c| format!(" --context {}", crate::session::word_posix(c)))
-        .unwrap_or_default();
+/// One planned entry: CreateAccessEntry, then its policy.
+fn create(eks: &access::Eks<'_>, p: &Planned, say: &dyn Fn(String)) -> Option<Outcome> {
+    let (principal, entry, policy) = p.new_entry()?;
+    let mut o = Outcome {
+        principal: principal.clone(),
+        created: false,
+        policy_associated: None,
+        error: None,
+    };
+    if let Err(e) = eks.create_entry_with(&principal, &entry) {
+        say(format!("FAILED to create access entry {principal}: {e:#}"));
+        o.error = Some(format!("{e:#}"));
+        return Some(o);
+    }
+    o.created = true;
+    say(format!(
+        "created access entry {principal} ({})",
+        entry.kind.as_deref().unwrap_or("STANDARD")
+    ));
+    if let Some(policy) = policy {
+        match eks.associate(&principal, &policy, &Scope::Cluster) {
+            Ok(()) => {
+                o.policy_associated = Some(true);
+                say(format!(
+                    "associated {} (cluster) with {principal}",
+                    access::policy_name(&policy)
+                ));
+            }
+            Err(e) => {
+                o.policy_associated = Some(false);
+                say(format!(
+                    "FAILED to associate {} with {principal} (its entry was created): {e:#}",
+                    access::policy_name(&policy)
+                ));
+                o.error = Some(format!("{e:#}"));
+            }
+        }
+    }
+    Some(o)
+}
+
+/// What the run ends with: what was made, and what is left to do (the kubectl command that
+/// deletes aws-auth, which kctx never runs).
+fn closing_lines(m: &Migration, done: &Applied, aws_auth_read: bool, ctx: &str) -> Vec<String> {
     let delete = format!("kubectl{ctx} delete configmap aws-auth -n kube-system");
     let mut closing = vec![format!(
-        "created {created} of {} access entries; authentication mode is now {final_mode}",
-        creates.len()
+        "created {} of {} access entries; authentication mode is now {}",
+        done.created(),
+        m.creates().len(),
+        done.final_mode
     )];
-    if failed > 0 {
-        let names: Vec<&str> = outcomes
+    if done.failed() > 0 {
+        let names: Vec<&str> = done
+            .outcomes
             .iter()
             .filter(|o| o.error.is_some())
             .map(|o| o.principal.as_str())
             .collect();
         closing.push(format!("failed: {}", names.join(", ")));
-    } else if blockers == 0 && matches!(aws_auth, AwsAuth::Read { .. }) {
-        closing.push(if final_mode == "API" {
+    } else if m.blockers == 0 && aws_auth_read {
+        closing.push(if done.final_mode == AuthMode::Api {
             format!("aws-auth is no longer read; kctx leaves it in place. To delete it: {delete}")
         } else {
             format!("every mapping now has an access entry; once you have checked access, aws-auth can go (kctx never deletes it): {delete}")
         });
-    } else if blockers > 0 {
+    } else if m.blockers > 0 {
         closing.push(format!(
-            "{blockers} mapping(s) stay only in aws-auth (see NOTE above): keep aws-auth and the API_AND_CONFIG_MAP mode until they are handled"
+            "{} mapping(s) stay only in aws-auth (see NOTE above): keep aws-auth and the API_AND_CONFIG_MAP mode until they are handled",
+            m.blockers
         ));
     }
-    match output {
-        ReportFormat::Text => {
-            for l in &closing {
-                println!("{l}");
-            }
-        }
-        ReportFormat::Json => {
-            let mut v = report(
-                &header,
-                &planned,
-                &problems,
-                &switches,
-                true,
-                Some((&outcomes, &switched)),
-            );
-            v["authentication_mode_now"] = json!(final_mode);
-            v["summary"] = json!(closing);
-            println!("{}", serde_json::to_string_pretty(&v)?);
-        }
-    }
-    if failed > 0 {
-        eprintln!(
-            "kctx: error: migration of cluster {} incomplete: {failed} of {} access entries failed (created: {created})",
-            r.cluster,
-            creates.len()
-        );
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    closing
 }
 
 struct Header<'a> {
     cluster: &'a str,
     region: &'a str,
-    mode: &'a str,
+    mode: AuthMode,
     aws_auth: &'a AwsAuth,
     mappings: usize,
 }
@@ -376,19 +466,15 @@ fn plan_table(planned: &[Planned]) -> String {
     crate::cmd::render_table(&rows)
 }
 
-fn steps_text(
-    switches: &[Switch],
-    creates: &[&Planned],
-    api_held_back: bool,
-    blockers: usize,
-) -> String {
+fn steps_text(m: &Migration) -> String {
+    let creates = m.creates();
     let mut out = String::from("\n");
     let mut n = 0;
     let mut step = |s: String| {
         n += 1;
         out.push_str(&format!("{n}. {s}\n"));
     };
-    if let Some(s) = switches.iter().find(|s| s.to == "API_AND_CONFIG_MAP") {
+    if let Some(s) = m.switch_to(AuthMode::ApiAndConfigMap) {
         step(format!(
             "switch the authentication mode {} -> {} and wait for it (one-way: EKS cannot switch back to {}; aws-auth is still read, and an access entry wins over it)",
             s.from, s.to, s.from
@@ -418,12 +504,13 @@ fn steps_text(
             }
         ));
     }
-    if switches.iter().any(|s| s.to == "API") {
+    if m.switch_to(AuthMode::Api).is_some() {
         step("switch the authentication mode API_AND_CONFIG_MAP -> API, only if every entry above was created. THIS IS ONE-WAY: EKS cannot switch back, and aws-auth is no longer read".into());
     }
-    if api_held_back {
+    if m.api_held_back {
         out.push_str(&format!(
-            "not switching to API: {blockers} mapping(s) cannot move to access entries (see NOTE) and would lose access\n"
+            "not switching to API: {} mapping(s) cannot move to access entries (see NOTE) and would lose access\n",
+            m.blockers
         ));
     }
     out
@@ -431,32 +518,30 @@ fn steps_text(
 
 fn report(
     h: &Header<'_>,
-    planned: &[Planned],
-    problems: &[String],
-    switches: &[Switch],
+    m: &Migration,
     approved: bool,
-    done: Option<(&[Outcome], &[Switch])>,
+    done: Option<&Applied>,
 ) -> serde_json::Value {
     let mut v = json!({
         "cluster": h.cluster,
         "region": h.region,
         "authentication_mode": h.mode,
         "aws_auth": h.aws_auth.describe(),
-        "plan": planned,
-        "problems": problems,
-        "mode_changes": switches,
+        "plan": m.planned,
+        "problems": m.problems,
+        "mode_changes": m.switches,
         "approved": approved,
     });
-    if let Some((outcomes, switched)) = done {
-        v["results"] = json!(outcomes);
-        v["mode_changes_made"] = json!(switched);
+    if let Some(done) = done {
+        v["results"] = json!(done.outcomes);
+        v["mode_changes_made"] = json!(done.switched);
     }
     v
 }
 
 /// UpdateClusterConfig, then DescribeUpdate until it succeeds (backing off to 15 s).
 fn switch_mode(eks: &access::Eks<'_>, s: &Switch, say: &dyn Fn(String)) -> Result<()> {
-    let id = eks.set_authentication_mode(&s.to)?;
+    let id = eks.set_authentication_mode(s.to)?;
     say(format!(
         "switching the authentication mode {} -> {} (update {id}); waiting for EKS…",
         s.from, s.to
@@ -493,5 +578,102 @@ fn switch_mode(eks: &access::Eks<'_>, s: &Switch, say: &dyn Fn(String)) -> Resul
         }
         std::thread::sleep(wait);
         wait = (wait * 2).min(Duration::from_secs(15));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::auth_map::AuthMap;
+    use crate::aws::iam::Lookup;
+
+    fn planned(map_roles: &str) -> Vec<Planned> {
+        let m = AuthMap::from_data(
+            serde_json::json!({ "mapRoles": map_roles })
+                .as_object()
+                .unwrap(),
+        );
+        migrate::plan(&m.mappings, &[], "aws", |mp| Lookup::Found(mp.principal()))
+    }
+
+    const ADMIN: &str =
+        "- rolearn: arn:aws:iam::1:role/admin\n  username: admin\n  groups: [system:masters]\n";
+    const PROXIER: &str =
+        "- rolearn: arn:aws:iam::1:role/p\n  username: p\n  groups: [system:node-proxier]\n";
+
+    #[test]
+    fn config_map_switches_first_and_api_only_when_nothing_is_left_behind() {
+        let m = Migration::decide(AuthMode::ConfigMap, AuthMode::Api, planned(ADMIN), vec![]);
+        let to: Vec<AuthMode> = m.switches.iter().map(|s| s.to).collect();
+        assert_eq!(to, [AuthMode::ApiAndConfigMap, AuthMode::Api]);
+        assert_eq!(m.creates().len(), 1);
+        assert!(!m.api_held_back && !m.nothing_to_do());
+
+        // a system: group other than masters cannot move: API would lock it out
+        let both = format!("{ADMIN}{PROXIER}");
+        let m = Migration::decide(
+            AuthMode::ApiAndConfigMap,
+            AuthMode::Api,
+            planned(&both),
+            vec![],
+        );
+        assert!(m.api_held_back);
+        assert_eq!(m.blockers, 1);
+        assert!(m.switches.is_empty());
+
+        // an unreadable entry blocks API too
+        let m = Migration::decide(
+            AuthMode::ApiAndConfigMap,
+            AuthMode::Api,
+            planned(ADMIN),
+            vec!["mapRoles line 9: not a mapping".into()],
+        );
+        assert!(m.api_held_back);
+
+        let m = Migration::decide(
+            AuthMode::ApiAndConfigMap,
+            AuthMode::ApiAndConfigMap,
+            vec![],
+            vec![],
+        );
+        assert!(m.nothing_to_do());
+    }
+
+    #[test]
+    fn the_closing_says_what_is_left_and_never_deletes() {
+        let m = Migration::decide(
+            AuthMode::ApiAndConfigMap,
+            AuthMode::ApiAndConfigMap,
+            planned(ADMIN),
+            vec![],
+        );
+        let ok = Applied {
+            switched: vec![],
+            outcomes: vec![Outcome {
+                principal: "arn:aws:iam::1:role/admin".into(),
+                created: true,
+                policy_associated: Some(true),
+                error: None,
+            }],
+            final_mode: AuthMode::ApiAndConfigMap,
+        };
+        let lines = closing_lines(&m, &ok, true, " --context 'a b'");
+        assert_eq!(
+            lines[0],
+            "created 1 of 1 access entries; authentication mode is now API_AND_CONFIG_MAP"
+        );
+        assert!(
+            lines[1].ends_with("kubectl --context 'a b' delete configmap aws-auth -n kube-system")
+        );
+        let failed = Applied {
+            outcomes: vec![Outcome {
+                error: Some("AccessDenied".into()),
+                created: false,
+                ..ok.outcomes[0].clone()
+            }],
+            ..ok
+        };
+        let lines = closing_lines(&m, &failed, true, "");
+        assert_eq!(lines[1], "failed: arn:aws:iam::1:role/admin");
     }
 }

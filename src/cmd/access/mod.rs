@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use super::Run;
-use crate::aws::access::{self, Eks, Entry, NewEntry, Scope};
+use crate::aws::access::{self, AuthMode, Eks, Entry, NewEntry, Scope};
 use crate::aws::auth_map::{self, AuthMap};
 use crate::aws::identity::{self, Caller};
 use crate::aws::{self, AwsArgs};
@@ -311,7 +311,7 @@ impl Run for AccessArgs {
                 output,
             }) => migrate::run(
                 cluster.as_deref(),
-                *target_authentication_mode,
+                target_authentication_mode.mode(),
                 *approve,
                 target,
                 aws_auth,
@@ -323,14 +323,14 @@ impl Run for AccessArgs {
 
 /// What EKS's rules for the mode conclude: (exit code, verdict).
 fn verdict(
-    mode: &str,
+    mode: AuthMode,
     entry: Option<&Entry>,
     aws_auth: Option<&AwsAuth>,
     found: Option<&auth_map::Found<'_>>,
     principal: &str,
 ) -> (u8, String) {
-    let api = mode.contains("API");
-    let config_map = mode.contains("CONFIG_MAP");
+    let api = mode.reads_entries();
+    let config_map = mode.reads_aws_auth();
     // API and API_AND_CONFIG_MAP: an access entry for the principal decides
     if let (true, Some(e)) = (api, entry) {
         return if !e.grants_something() {
@@ -405,8 +405,8 @@ fn check(a: &AccessArgs) -> Result<ExitCode> {
     let eks = r.eks();
     let caller = r.caller()?;
     let mode = eks.authentication_mode()?;
-    let api = mode.contains("API");
-    let config_map = mode.contains("CONFIG_MAP");
+    let api = mode.reads_entries();
+    let config_map = mode.reads_aws_auth();
     let entry = if api {
         eks.find_for(&caller.principal_arn)?
     } else {
@@ -428,7 +428,7 @@ fn check(a: &AccessArgs) -> Result<ExitCode> {
         _ => Vec::new(),
     };
     let (code, verdict) = verdict(
-        &mode,
+        mode,
         entry.as_ref(),
         aws_auth.as_ref(),
         found.as_ref(),
@@ -550,14 +550,14 @@ fn list(
     let eks = r.eks();
     let mode = eks.authentication_mode()?;
     let mut entries = Vec::new();
-    if mode.contains("API") {
+    if mode.reads_entries() {
         for arn in eks.list_entries()? {
             if let Some(e) = eks.entry(&arn)? {
                 entries.push(e);
             }
         }
     }
-    let aws_auth = mode.contains("CONFIG_MAP").then(|| read_aws_auth(&r, a));
+    let aws_auth = mode.reads_aws_auth().then(|| read_aws_auth(&r, a));
     let mappings = match &aws_auth {
         Some(AwsAuth::Read { map, .. }) => map.mappings.clone(),
         _ => Vec::new(),

@@ -19,8 +19,8 @@ use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
 use super::{choose_file, Entries, EntryOptions};
-use crate::aws::discover::Found;
-use crate::cli::AddArgs;
+use crate::aws::discover::{Found, Scan};
+use crate::cli::{AddArgs, ExecCommand};
 use crate::cmd::discover::{effective_profile, scope_of, search};
 use crate::kubeconfig::{Kind, Merged, Op, Plan, Transaction};
 
@@ -131,9 +131,32 @@ struct Existing {
     mark: Option<Option<String>>,
 }
 
+/// What happened to a cluster's context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Added,
+    Updated,
+    Unchanged,
+    /// A context made by hand: left as it is.
+    Kept,
+    Pruned,
+}
+
+impl Change {
+    fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Updated => "updated",
+            Change::Unchanged => "unchanged",
+            Change::Kept => "kept",
+            Change::Pruned => "pruned",
+        }
+    }
+}
+
 /// One line of the report.
 struct Row {
-    change: &'static str,
+    change: Change,
     context: String,
     cluster: String,
     profile: String,
@@ -203,40 +226,7 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
         .transpose()?;
     let scope = scope_of(&a.scope, true)?;
     let scan = search(&scope, a.prune)?;
-
-    // one candidate per ARN: the first profile (in the order given) that sees it
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut candidates = Vec::new();
-    for f in &scan.clusters {
-        let Some(info) = &f.info else { continue };
-        if info.arn.is_empty() || !seen.insert(info.arn.clone()) {
-            continue;
-        }
-        if info.status != "ACTIVE" && info.status != "UPDATING" {
-            eprintln!(
-                "kctx: note: skipping cluster {} ({}): it is {}, its endpoint is not usable yet",
-                f.name,
-                info.arn,
-                if info.status.is_empty() {
-                    "in an unknown state"
-                } else {
-                    &info.status
-                }
-            );
-            continue;
-        }
-        let parts: Vec<&str> = info.arn.split(':').collect();
-        candidates.push(Candidate {
-            name: f.name.clone(),
-            region: f.region.clone(),
-            account: parts.get(4).copied().unwrap_or("").to_owned(),
-            partition: parts.get(1).copied().unwrap_or("aws").to_owned(),
-            profile: effective_profile(&f.profile),
-            arn: info.arn.clone(),
-            found: f.clone(),
-        });
-    }
-    let discovered: HashSet<&str> = scan.clusters.iter().filter_map(|f| f.arn()).collect();
+    let candidates = candidates(&scan);
 
     super::super::contexts::note_if_isolated("add");
     let files: Vec<PathBuf> = match &a.kubeconfig {
@@ -258,10 +248,242 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
         }
     };
     m.require_readable()?;
-    let target = choose_file(m, None, "");
+    let settings = Settings {
+        template: template.as_ref(),
+        role_arn: a.role_arn.as_deref(),
+        exec: a.exec,
+        proxy_url: a.proxy_url.as_deref(),
+        prune: a.prune.then(|| Pruning::of(&scan)),
+    };
+    let bulk = decide(m, &candidates, &settings)?;
+    let (table, summary) = report(&bulk.rows);
+    match &tx {
+        Some(tx) => {
+            // the table says what happened: printed once the write has
+            let written = if bulk.plan.is_empty() {
+                Vec::new()
+            } else {
+                tx.commit(bulk.plan)?
+            };
+            print!("{table}");
+            let shown: Vec<String> = written
+                .iter()
+                .map(|p| crate::paths::absolute(p).display().to_string())
+                .collect();
+            if shown.is_empty() {
+                println!("{summary}; nothing to write");
+            } else {
+                println!("{summary} in {}", shown.join(", "));
+            }
+        }
+        None => {
+            print!("{table}");
+            println!("dry run: {summary}; nothing written");
+        }
+    }
+    Ok(if scan.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
 
-    let contexts: Vec<Existing> = m
-        .names(Kind::Contexts)
+/// One candidate per cluster ARN — the first profile (in the order given) that sees it —
+/// among the clusters whose endpoint is usable.
+fn candidates(scan: &Scan) -> Vec<Candidate> {
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
+    for f in &scan.clusters {
+        let Some(info) = &f.info else { continue };
+        if info.arn.is_empty() || !seen.insert(info.arn.clone()) {
+            continue;
+        }
+        if info.status != "ACTIVE" && info.status != "UPDATING" {
+            eprintln!(
+                "kctx: note: skipping cluster {} ({}): it is {}, its endpoint is not usable yet",
+                f.name,
+                info.arn,
+                if info.status.is_empty() {
+                    "in an unknown state"
+                } else {
+                    &info.status
+                }
+            );
+            continue;
+        }
+        let parts: Vec<&str> = info.arn.split(':').collect();
+        out.push(Candidate {
+            name: f.name.clone(),
+            region: f.region.clone(),
+            account: parts.get(4).copied().unwrap_or("").to_owned(),
+            partition: parts.get(1).copied().unwrap_or("aws").to_owned(),
+            profile: effective_profile(&f.profile),
+            arn: info.arn.clone(),
+            found: f.clone(),
+        });
+    }
+    out
+}
+
+/// How entries are written, and what may be pruned.
+struct Settings<'a> {
+    template: Option<&'a Template>,
+    role_arn: Option<&'a str>,
+    exec: ExecCommand,
+    proxy_url: Option<&'a str>,
+    prune: Option<Pruning>,
+}
+
+impl Settings<'_> {
+    fn entries(&self, c: &Candidate, user: &str, context: &str) -> Entries {
+        let info = c.found.info.clone().expect("candidates are described");
+        let opts = EntryOptions {
+            profile: c.profile.as_deref(),
+            role_arn: self.role_arn,
+            exec: self.exec,
+            proxy_url: self.proxy_url,
+        };
+        Entries::new(&info, &c.name, &c.region, &opts, user, context)
+    }
+}
+
+/// What `--prune` may remove: contexts of clusters this run did not find, in a profile and
+/// region it searched successfully, in the same account.
+struct Pruning {
+    discovered: HashSet<String>,
+    searched: HashSet<(Option<String>, String)>,
+    accounts: HashMap<Option<String>, String>,
+}
+
+impl Pruning {
+    fn of(scan: &Scan) -> Self {
+        Self {
+            discovered: scan
+                .clusters
+                .iter()
+                .filter_map(|f| f.arn().map(str::to_owned))
+                .collect(),
+            searched: scan
+                .searched
+                .iter()
+                .map(|(p, r)| (effective_profile(p), r.clone()))
+                .collect(),
+            accounts: scan
+                .accounts
+                .iter()
+                .map(|(p, acct)| (effective_profile(p), acct.clone()))
+                .collect(),
+        }
+    }
+
+    /// Whether a marked context of `cluster` made with `profile` is gone.
+    fn gone(&self, cluster: &str, profile: &Option<String>) -> bool {
+        let parts: Vec<&str> = cluster.split(':').collect();
+        let (Some(region), Some(account)) = (parts.get(3), parts.get(4)) else {
+            return false;
+        };
+        !self.discovered.contains(cluster)
+            && self
+                .searched
+                .contains(&(profile.clone(), (*region).to_owned()))
+            && self.accounts.get(profile).map(String::as_str) == Some(*account)
+    }
+}
+
+/// The changes, and the report's rows.
+struct Bulk {
+    plan: Plan,
+    rows: Vec<Row>,
+}
+
+/// Decides every change from the kubeconfig as read and the clusters found: no call, no
+/// write. Each known cluster is refreshed (when `add --all` made its context) or kept (when
+/// a person did); new ones get names; with pruning, vanished ones go.
+fn decide(m: &Merged, candidates: &[Candidate], s: &Settings<'_>) -> Result<Bulk> {
+    let target = choose_file(m, None, "");
+    let contexts = existing(m);
+    let taken: HashSet<String> = contexts.iter().map(|c| c.name.clone()).collect();
+    let owner_or = |kind: Kind, name: &str| {
+        m.owner(kind, name)
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| target.clone())
+    };
+    let mut bulk = Bulk {
+        plan: Plan::default(),
+        rows: Vec::new(),
+    };
+    let mut new: Vec<Candidate> = Vec::new();
+    for c in candidates {
+        let have: Vec<&Existing> = contexts.iter().filter(|x| x.cluster == c.arn).collect();
+        if have.is_empty() {
+            new.push(c.clone());
+            continue;
+        }
+        match have.iter().find(|x| x.mark.is_some()) {
+            Some(mine) => refresh(m, &contexts, c, mine, s, &owner_or, &mut bulk),
+            None => bulk.rows.push(Row {
+                change: Change::Kept,
+                context: have
+                    .iter()
+                    .map(|x| x.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                cluster: c.arn.clone(),
+                profile: "-".into(),
+            }),
+        }
+    }
+    let names = names_for(&new, &taken, s.template)?;
+    for (c, name) in new.iter().zip(names) {
+        let user = c.arn.clone();
+        let e = s.entries(c, &user, &name);
+        let mut context = e.context.clone();
+        if let Some(Value::Object(body)) = context.get_mut("context") {
+            body.insert(
+                "extensions".into(),
+                marked_extensions(None, c.profile.as_deref()),
+            );
+        }
+        bulk.plan.push(
+            &owner_or(Kind::Clusters, &c.arn),
+            Op::Upsert {
+                kind: Kind::Clusters,
+                entry: e.cluster.clone(),
+                merge: true,
+            },
+        );
+        bulk.plan.push(
+            &owner_or(Kind::Users, &user),
+            Op::Upsert {
+                kind: Kind::Users,
+                entry: e.user.clone(),
+                merge: false,
+            },
+        );
+        bulk.plan.push(
+            &target,
+            Op::Upsert {
+                kind: Kind::Contexts,
+                entry: context,
+                merge: false,
+            },
+        );
+        bulk.rows.push(Row {
+            change: Change::Added,
+            context: name,
+            cluster: c.arn.clone(),
+            profile: c.profile.clone().unwrap_or_else(|| "-".into()),
+        });
+    }
+    if let Some(p) = &s.prune {
+        prune(m, &contexts, p, &mut bulk);
+    }
+    Ok(bulk)
+}
+
+/// The contexts of the kubeconfig as read.
+fn existing(m: &Merged) -> Vec<Existing> {
+    m.names(Kind::Contexts)
         .into_iter()
         .map(|name| {
             let body = m.body(Kind::Contexts, &name).unwrap_or_default();
@@ -273,177 +495,66 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
                 name,
             }
         })
-        .collect();
-    let taken: HashSet<String> = contexts.iter().map(|c| c.name.clone()).collect();
+        .collect()
+}
 
-    let mut rows: Vec<Row> = Vec::new();
-    let mut plan = Plan::default();
-    let mut new: Vec<&Candidate> = Vec::new();
-    fn opts<'a>(a: &'a AddArgs, c: &'a Candidate) -> EntryOptions<'a> {
-        EntryOptions {
-            profile: c.profile.as_deref(),
-            role_arn: a.role_arn.as_deref(),
-            exec: a.exec,
-            proxy_url: a.proxy_url.as_deref(),
+/// Refreshes a context `add --all` made, under its own name and user; a user entry that
+/// hand-made contexts share is theirs too, and is left as it is.
+fn refresh(
+    m: &Merged,
+    contexts: &[Existing],
+    c: &Candidate,
+    mine: &Existing,
+    s: &Settings<'_>,
+    owner_or: &dyn Fn(Kind, &str) -> PathBuf,
+    bulk: &mut Bulk,
+) {
+    let (ctx, user) = (&mine.name, &mine.user);
+    let e = s.entries(c, user, ctx);
+    let old_ctx = m.body(Kind::Contexts, ctx).unwrap_or_default();
+    let mut ctx_body = old_ctx.clone();
+    ctx_body.insert("cluster".into(), c.arn.clone().into());
+    ctx_body.insert("user".into(), user.clone().into());
+    ctx_body.insert(
+        "extensions".into(),
+        marked_extensions(old_ctx.get("extensions"), c.profile.as_deref()),
+    );
+    let cluster_changed = match (m.body(Kind::Clusters, &c.arn), e.cluster.get("cluster")) {
+        (Some(old), Some(Value::Object(new_body))) => {
+            new_body.iter().any(|(k, v)| old.get(k) != Some(v))
         }
-    }
-    let info_of = |c: &Candidate| c.found.info.clone().expect("candidates are described");
-    let owner_or = |kind: Kind, name: &str| {
-        m.owner(kind, name)
-            .map(|p| p.to_path_buf())
-            .unwrap_or_else(|| target.clone())
+        _ => true,
     };
-    for c in &candidates {
-        let have: Vec<&Existing> = contexts.iter().filter(|x| x.cluster == c.arn).collect();
-        if have.is_empty() {
-            new.push(c);
-            continue;
-        }
-        let Some(mine) = have.iter().find(|x| x.mark.is_some()) else {
-            let names: Vec<&str> = have.iter().map(|x| x.name.as_str()).collect();
-            rows.push(Row {
-                change: "kept",
-                context: names.join(","),
-                cluster: c.arn.clone(),
-                profile: "-".into(),
-            });
-            continue;
-        };
-        // a context add --all made: refresh it under its own name and user
-        let (ctx, user) = (&mine.name, &mine.user);
-        let e = Entries::new(&info_of(c), &c.name, &c.region, &opts(a, c), user, ctx);
-        let old_ctx = m.body(Kind::Contexts, ctx).unwrap_or_default();
-        let mut ctx_body = old_ctx.clone();
-        ctx_body.insert("cluster".into(), c.arn.clone().into());
-        ctx_body.insert("user".into(), user.clone().into());
-        ctx_body.insert(
-            "extensions".into(),
-            marked_extensions(old_ctx.get("extensions"), c.profile.as_deref()),
-        );
-        let cluster_changed = match (m.body(Kind::Clusters, &c.arn), e.cluster.get("cluster")) {
-            (Some(old), Some(Value::Object(new_body))) => {
-                new_body.iter().any(|(k, v)| old.get(k) != Some(v))
-            }
-            _ => true,
-        };
-        let mut user_changed = !same_user(
-            m.body(Kind::Users, user).as_ref(),
-            e.user.get("user").and_then(Value::as_object),
-        );
-        // a user entry that hand-made contexts share (e.g. one `kctx add --alias … --role-arn`
-        // changed) is theirs too: a bulk refresh does not change how they sign
-        let sharing: Vec<&str> = if user_changed {
-            contexts
+    let mut user_changed = !same_user(
+        m.body(Kind::Users, user).as_ref(),
+        e.user.get("user").and_then(Value::as_object),
+    );
+    // a user entry that hand-made contexts share (e.g. one `kctx add --alias … --role-arn`
+    // changed) is theirs too: a bulk refresh does not change how they sign
+    let sharing: Vec<&str> = if user_changed {
+        contexts
+            .iter()
+            .filter(|x| x.user == *user && x.name != *ctx && x.mark.is_none())
+            .map(|x| x.name.as_str())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if !sharing.is_empty() {
+        eprintln!(
+            "kctx: note: user {user:?} of context {ctx:?} is kept as it is: hand-made context(s) {} use it too (`kctx add {} --alias {ctx}` changes it for all of them)",
+            sharing
                 .iter()
-                .filter(|x| x.user == *user && x.name != *ctx && x.mark.is_none())
-                .map(|x| x.name.as_str())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if !sharing.is_empty() {
-            eprintln!(
-                "kctx: note: user {user:?} of context {ctx:?} is kept as it is: hand-made context(s) {} use it too (`kctx add {} --alias {ctx}` changes it for all of them)",
-                sharing
-                    .iter()
-                    .map(|n| format!("{n:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                c.name
-            );
-            user_changed = false;
-        }
-        let ctx_changed = ctx_body != old_ctx;
-        let changed = cluster_changed || user_changed || ctx_changed;
-        if cluster_changed {
-            plan.push(
-                &owner_or(Kind::Clusters, &c.arn),
-                Op::Upsert {
-                    kind: Kind::Clusters,
-                    entry: e.cluster.clone(),
-                    merge: true,
-                },
-            );
-        }
-        if user_changed {
-            plan.push(
-                &owner_or(Kind::Users, user),
-                Op::Upsert {
-                    kind: Kind::Users,
-                    entry: e.user.clone(),
-                    merge: false,
-                },
-            );
-        }
-        if ctx_changed {
-            let entry = super::obj(json!({"context": Value::Object(ctx_body), "name": ctx}));
-            plan.push(
-                &owner_or(Kind::Contexts, ctx),
-                Op::Upsert {
-                    kind: Kind::Contexts,
-                    entry,
-                    merge: false,
-                },
-            );
-        }
-        rows.push(Row {
-            change: if changed { "updated" } else { "unchanged" },
-            context: ctx.clone(),
-            cluster: c.arn.clone(),
-            profile: c.profile.clone().unwrap_or_else(|| "-".into()),
-        });
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.name
+        );
+        user_changed = false;
     }
-
-    // names for the new ones
-    let owned: Vec<Candidate> = new.iter().map(|c| (*c).clone()).collect();
-    let names = match &template {
-        None => default_names(&owned, &taken)?,
-        Some(t) => {
-            let names: Vec<String> = owned.iter().map(|c| t.render(c)).collect();
-            let mut problems = Vec::new();
-            for (i, n) in names.iter().enumerate() {
-                if names[..i].contains(n) {
-                    continue;
-                }
-                let same: Vec<&str> = owned
-                    .iter()
-                    .zip(&names)
-                    .filter(|(_, x)| *x == n)
-                    .map(|(c, _)| c.arn.as_str())
-                    .collect();
-                if same.len() > 1 {
-                    problems.push(format!(
-                        "{n:?} to {} clusters ({})",
-                        same.len(),
-                        same.join(", ")
-                    ));
-                } else if taken.contains(n) {
-                    problems.push(format!(
-                        "{n:?}, which already names a context of another cluster"
-                    ));
-                }
-            }
-            if !problems.is_empty() {
-                bail!(
-                    "--alias-template {:?} gives {}; add {{region}}, {{account}} or {{profile}} to it",
-                    t.0,
-                    problems.join("; ")
-                );
-            }
-            names
-        }
-    };
-    for (c, name) in owned.iter().zip(names) {
-        let user = c.arn.clone();
-        let e = Entries::new(&info_of(c), &c.name, &c.region, &opts(a, c), &user, &name);
-        let mut context = e.context.clone();
-        if let Some(Value::Object(body)) = context.get_mut("context") {
-            body.insert(
-                "extensions".into(),
-                marked_extensions(None, c.profile.as_deref()),
-            );
-        }
-        plan.push(
+    let ctx_changed = ctx_body != old_ctx;
+    if cluster_changed {
+        bulk.plan.push(
             &owner_or(Kind::Clusters, &c.arn),
             Op::Upsert {
                 kind: Kind::Clusters,
@@ -451,159 +562,174 @@ pub fn run(a: &AddArgs) -> Result<ExitCode> {
                 merge: true,
             },
         );
-        plan.push(
-            &owner_or(Kind::Users, &user),
+    }
+    if user_changed {
+        bulk.plan.push(
+            &owner_or(Kind::Users, user),
             Op::Upsert {
                 kind: Kind::Users,
                 entry: e.user.clone(),
                 merge: false,
             },
         );
-        plan.push(
-            &target,
+    }
+    if ctx_changed {
+        let entry = super::obj(json!({"context": Value::Object(ctx_body), "name": ctx}));
+        bulk.plan.push(
+            &owner_or(Kind::Contexts, ctx),
             Op::Upsert {
                 kind: Kind::Contexts,
-                entry: context,
+                entry,
                 merge: false,
             },
         );
-        rows.push(Row {
-            change: "added",
-            context: name,
-            cluster: c.arn.clone(),
-            profile: c.profile.clone().unwrap_or_else(|| "-".into()),
+    }
+    bulk.rows.push(Row {
+        change: if cluster_changed || user_changed || ctx_changed {
+            Change::Updated
+        } else {
+            Change::Unchanged
+        },
+        context: ctx.clone(),
+        cluster: c.arn.clone(),
+        profile: c.profile.clone().unwrap_or_else(|| "-".into()),
+    });
+}
+
+/// Names for the new contexts: the template's (refused when two clusters would share one or
+/// a name is taken), else the default names.
+fn names_for(
+    new: &[Candidate],
+    taken: &HashSet<String>,
+    template: Option<&Template>,
+) -> Result<Vec<String>> {
+    let Some(t) = template else {
+        return default_names(new, taken);
+    };
+    let names: Vec<String> = new.iter().map(|c| t.render(c)).collect();
+    let mut problems = Vec::new();
+    for (i, n) in names.iter().enumerate() {
+        if names[..i].contains(n) {
+            continue;
+        }
+        let same: Vec<&str> = new
+            .iter()
+            .zip(&names)
+            .filter(|(_, x)| *x == n)
+            .map(|(c, _)| c.arn.as_str())
+            .collect();
+        if same.len() > 1 {
+            problems.push(format!(
+                "{n:?} to {} clusters ({})",
+                same.len(),
+                same.join(", ")
+            ));
+        } else if taken.contains(n) {
+            problems.push(format!(
+                "{n:?}, which already names a context of another cluster"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        bail!(
+            "--alias-template {:?} gives {}; add {{region}}, {{account}} or {{profile}} to it",
+            t.0,
+            problems.join("; ")
+        );
+    }
+    Ok(names)
+}
+
+/// Removes marked contexts whose cluster is gone (hand-made ones never), with their cluster
+/// and user entries when no context that stays uses them. A pruned current context is
+/// unset first, as `kctx rm` does it.
+fn prune(m: &Merged, contexts: &[Existing], p: &Pruning, bulk: &mut Bulk) {
+    let gone: Vec<&Existing> = contexts
+        .iter()
+        .filter(|x| {
+            x.mark
+                .as_ref()
+                .is_some_and(|profile| p.gone(&x.cluster, profile))
+        })
+        .collect();
+    let pruned: HashSet<&str> = gone.iter().map(|x| x.name.as_str()).collect();
+    // what the contexts that stay still use
+    let kept = || {
+        contexts
+            .iter()
+            .filter(|x| !pruned.contains(x.name.as_str()))
+    };
+    let used_clusters: HashSet<&str> = kept().map(|x| x.cluster.as_str()).collect();
+    let used_users: HashSet<&str> = kept().map(|x| x.user.as_str()).collect();
+    if let Some(cc) = m.current_context().filter(|c| pruned.contains(c)) {
+        eprintln!("kctx: note: the current context {cc:?} is pruned: current-context is unset");
+        let mut first = Plan::default();
+        first.push(
+            &m.current_context_file(),
+            Op::SetCurrentContext(String::new()),
+        );
+        first.extend(std::mem::take(&mut bulk.plan));
+        bulk.plan = first;
+    }
+    let mut removed: HashSet<(Kind, String)> = HashSet::new();
+    for x in gone {
+        let mut remove = |kind: Kind, name: &str| {
+            if !removed.insert((kind, name.to_owned())) {
+                return;
+            }
+            if let Some(path) = m.owner(kind, name) {
+                bulk.plan.push(
+                    path,
+                    Op::Remove {
+                        kind,
+                        name: name.to_owned(),
+                    },
+                );
+            }
+        };
+        remove(Kind::Contexts, &x.name);
+        if !used_clusters.contains(x.cluster.as_str()) {
+            remove(Kind::Clusters, &x.cluster);
+        }
+        if !used_users.contains(x.user.as_str()) {
+            remove(Kind::Users, &x.user);
+        }
+        bulk.rows.push(Row {
+            change: Change::Pruned,
+            context: x.name.clone(),
+            cluster: x.cluster.clone(),
+            profile: x.mark.clone().flatten().unwrap_or_else(|| "-".into()),
         });
     }
+}
 
-    // pruning: marked, vanished, and searched this time (profile, region, account)
-    if a.prune {
-        let searched: HashSet<(Option<String>, &str)> = scan
-            .searched
-            .iter()
-            .map(|(p, r)| (effective_profile(p), r.as_str()))
-            .collect();
-        let accounts: HashMap<Option<String>, &str> = scan
-            .accounts
-            .iter()
-            .map(|(p, acct)| (effective_profile(p), acct.as_str()))
-            .collect();
-        let gone: Vec<&Existing> = contexts
-            .iter()
-            .filter(|Existing { cluster, mark, .. }| {
-                let Some(profile) = mark else { return false };
-                let parts: Vec<&str> = cluster.split(':').collect();
-                let (Some(region), Some(account)) = (parts.get(3), parts.get(4)) else {
-                    return false;
-                };
-                !discovered.contains(cluster.as_str())
-                    && searched.contains(&(profile.clone(), *region))
-                    && accounts.get(profile) == Some(account)
-            })
-            .collect();
-        let pruned: HashSet<&str> = gone.iter().map(|x| x.name.as_str()).collect();
-        // what the contexts that stay still use
-        let kept = || {
-            contexts
-                .iter()
-                .filter(|x| !pruned.contains(x.name.as_str()))
-        };
-        let used_clusters: HashSet<&str> = kept().map(|x| x.cluster.as_str()).collect();
-        let used_users: HashSet<&str> = kept().map(|x| x.user.as_str()).collect();
-        if let Some(cc) = m.current_context().filter(|c| pruned.contains(c)) {
-            eprintln!("kctx: note: the current context {cc:?} is pruned: current-context is unset");
-            // cleared first, as `kctx rm` does
-            let mut first = Plan::default();
-            first.push(
-                &m.current_context_file(),
-                Op::SetCurrentContext(String::new()),
-            );
-            first.extend(plan);
-            plan = first;
-        }
-        let mut removed: HashSet<(Kind, String)> = HashSet::new();
-        for x in gone {
-            let mut remove = |kind: Kind, name: &str| {
-                if !removed.insert((kind, name.to_owned())) {
-                    return;
-                }
-                if let Some(p) = m.owner(kind, name) {
-                    plan.push(
-                        p,
-                        Op::Remove {
-                            kind,
-                            name: name.to_owned(),
-                        },
-                    );
-                }
-            };
-            remove(Kind::Contexts, &x.name);
-            if !used_clusters.contains(x.cluster.as_str()) {
-                remove(Kind::Clusters, &x.cluster);
-            }
-            if !used_users.contains(x.user.as_str()) {
-                remove(Kind::Users, &x.user);
-            }
-            rows.push(Row {
-                change: "pruned",
-                context: x.name.clone(),
-                cluster: x.cluster.clone(),
-                profile: x.mark.clone().flatten().unwrap_or_else(|| "-".into()),
-            });
-        }
-    }
-
-    let count = |what: &str| rows.iter().filter(|r| r.change == what).count();
+/// The change table and its one-line summary.
+fn report(rows: &[Row]) -> (String, String) {
+    let count = |what: Change| rows.iter().filter(|r| r.change == what).count();
     let summary = format!(
         "{} added, {} updated, {} unchanged, {} pruned{}",
-        count("added"),
-        count("updated"),
-        count("unchanged"),
-        count("pruned"),
-        match count("kept") {
+        count(Change::Added),
+        count(Change::Updated),
+        count(Change::Unchanged),
+        count(Change::Pruned),
+        match count(Change::Kept) {
             0 => String::new(),
             n => format!(", {n} kept (contexts not made by add --all)"),
         }
     );
-    let table = if rows.is_empty() {
-        String::new()
-    } else {
-        let mut table = vec![["CHANGE", "CONTEXT", "CLUSTER", "PROFILE"].map(String::from)];
-        for r in &rows {
-            table.push([
-                r.change.into(),
-                r.context.clone(),
-                r.cluster.clone(),
-                r.profile.clone(),
-            ]);
-        }
-        crate::cmd::render_table(&table)
-    };
-    if let Some(tx) = &tx {
-        // the table says what happened: printed once the write has
-        let written = if plan.is_empty() {
-            Vec::new()
-        } else {
-            tx.commit(plan)?
-        };
-        print!("{table}");
-        let shown: Vec<String> = written
-            .iter()
-            .map(|p| crate::paths::absolute(p).display().to_string())
-            .collect();
-        if shown.is_empty() {
-            println!("{summary}; nothing to write");
-        } else {
-            println!("{summary} in {}", shown.join(", "));
-        }
-    } else {
-        print!("{table}");
-        println!("dry run: {summary}; nothing written");
+    if rows.is_empty() {
+        return (String::new(), summary);
     }
-    Ok(if scan.failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    let mut table = vec![["CHANGE", "CONTEXT", "CLUSTER", "PROFILE"].map(String::from)];
+    for r in rows {
+        table.push([
+            r.change.as_str().into(),
+            r.context.clone(),
+            r.cluster.clone(),
+            r.profile.clone(),
+        ]);
+    }
+    (crate::cmd::render_table(&table), summary)
 }
 
 #[cfg(test)]
@@ -667,5 +793,119 @@ mod tests {
             .contains("unknown placeholder {acount}"));
         assert!(Template::parse("{cluster").is_err());
         assert!(Template::parse("a}").is_err());
+    }
+
+    fn described(name: &str, region: &str, account: &str) -> Candidate {
+        let mut c = cand(name, region, account);
+        c.profile = Some("dev".into());
+        c.found.info = Some(crate::aws::ClusterInfo {
+            name: name.into(),
+            arn: c.arn.clone(),
+            endpoint: format!("https://{name}.example"),
+            ca_data: "QUJD".into(),
+            status: "ACTIVE".into(),
+            version: "1.33".into(),
+            id: None,
+            outpost: false,
+        });
+        c
+    }
+
+    #[test]
+    fn decide_refreshes_its_own_keeps_hand_made_names_new_and_prunes_the_vanished() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("config");
+        let arn = |n: &str| format!("arn:aws:eks:us-west-2:111111111111:cluster/{n}");
+        let mark = r#"extensions: [{name: kctx/discovered, extension: {profile: dev}}]"#;
+        std::fs::write(
+            &f,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters:\n- name: {a}\n  cluster: {{server: https://old.example}}\n- name: {g}\n  cluster: {{server: https://gone.example}}\ncontexts:\n- name: api\n  context: {{cluster: {a}, user: {a}, namespace: web, {mark}}}\n- name: mine\n  context: {{cluster: {h}, user: me}}\n- name: gone\n  context: {{cluster: {g}, user: {g}, {mark}}}\n- name: web\n  context: {{cluster: elsewhere, user: me}}\nusers:\n- name: me\n  user: {{token: t}}\n",
+                a = arn("api"),
+                g = arn("gone"),
+                h = arn("hand"),
+            ),
+        )
+        .unwrap();
+        let m = Merged::load_paths(&[f.clone()]);
+        let found = [
+            described("api", "us-west-2", "111111111111"),
+            described("hand", "us-west-2", "111111111111"),
+            described("web", "us-west-2", "111111111111"),
+        ];
+        let scan = Scan {
+            clusters: found.iter().map(|c| c.found.clone()).collect(),
+            failures: vec![],
+            searched: vec![(Some("dev".into()), "us-west-2".into())],
+            not_enabled: vec![],
+            accounts: vec![(Some("dev".into()), "111111111111".into())],
+        };
+        let settings = Settings {
+            template: None,
+            role_arn: None,
+            exec: ExecCommand::Kctx,
+            proxy_url: None,
+            prune: Some(Pruning::of(&scan)),
+        };
+        let bulk = decide(&m, &found, &settings).unwrap();
+        let rows: Vec<(Change, &str)> = bulk
+            .rows
+            .iter()
+            .map(|r| (r.change, r.context.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Change::Updated, "api"),
+                (Change::Kept, "mine"),
+                // "web" names a context of another cluster: the name escalates
+                (Change::Added, "web.us-west-2"),
+                (Change::Pruned, "gone"),
+            ]
+        );
+        let (table, summary) = report(&bulk.rows);
+        assert!(table.starts_with("CHANGE"), "{table}");
+        assert_eq!(
+            summary,
+            "1 added, 1 updated, 0 unchanged, 1 pruned, 1 kept (contexts not made by add --all)"
+        );
+        // nothing was written: deciding is pure
+        let before = std::fs::read_to_string(&f).unwrap();
+        let tx = Transaction::begin(&[f.clone()], &[]).unwrap();
+        tx.commit(bulk.plan).unwrap();
+        drop(tx);
+        let after = KubeFileView::read(&f);
+        assert_ne!(before, after.text);
+        assert_eq!(after.current, None, "a pruned current context is unset");
+        assert_eq!(
+            after.namespace("api").as_deref(),
+            Some("web"),
+            "its namespace kept"
+        );
+        assert!(!after.text.contains("gone.example"));
+    }
+
+    /// The parts of a written file the test looks at.
+    struct KubeFileView {
+        text: String,
+        current: Option<String>,
+        m: Merged,
+    }
+
+    impl KubeFileView {
+        fn read(f: &std::path::Path) -> Self {
+            let m = Merged::load_paths(&[f.to_path_buf()]);
+            Self {
+                text: std::fs::read_to_string(f).unwrap(),
+                current: m.current_context().map(str::to_owned),
+                m,
+            }
+        }
+
+        fn namespace(&self, ctx: &str) -> Option<String> {
+            self.m
+                .field(Kind::Contexts, ctx, "namespace")
+                .map(str::to_owned)
+        }
     }
 }

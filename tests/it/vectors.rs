@@ -12,7 +12,7 @@ fn at(s: &str) -> SystemTime {
 }
 
 fn cases() -> Vec<Value> {
-    let raw = include_str!("vectors/botocore.json");
+    let raw = include_str!("../vectors/botocore.json");
     let v: Value = serde_json::from_str(raw).unwrap();
     v["cases"].as_array().unwrap().clone()
 }
@@ -86,13 +86,10 @@ fn vectors_pass_the_authenticator_rules() {
         let tok = c["token"].as_str().unwrap();
         let cluster = c["cluster"].as_str().unwrap();
         let now = at(c["time"].as_str().unwrap());
-        kctx_verify::verify(tok, now).unwrap_or_else(|e| panic!("{}: {e}", c["name"]));
+        crate::verify::verify(tok, now).unwrap_or_else(|e| panic!("{}: {e}", c["name"]));
         let _ = cluster;
     }
 }
-
-#[path = "support/verify.rs"]
-mod kctx_verify;
 
 #[test]
 fn committed_vectors_are_what_botocore_produces_today() {
@@ -109,7 +106,7 @@ fn committed_vectors_are_what_botocore_produces_today() {
         String::from_utf8_lossy(&out.stderr)
     );
     let fresh: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let committed: Value = serde_json::from_str(include_str!("vectors/botocore.json")).unwrap();
+    let committed: Value = serde_json::from_str(include_str!("../vectors/botocore.json")).unwrap();
     assert_eq!(
         fresh["cases"], committed["cases"],
         "regenerate tests/vectors/botocore.json"

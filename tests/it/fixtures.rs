@@ -4,12 +4,10 @@
 //! kubectl must read exactly the intended data, and a command that changes nothing must leave
 //! the file byte-identical. `KCTX_BLESS=1` rewrites the expected files (review the diff!).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const FIXTURES: &[&str] = &[

@@ -1,15 +1,11 @@
 //! The token cache, run through the binary: keying, expiry, corruption, permissions,
 //! single flight against moto, list and clear.
 
-mod common;
-#[path = "support/verify.rs"]
-mod verify;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 
 fn token_of(c: &mut std::process::Command) -> String {
     exec_credential(&ok(c)).2
@@ -175,7 +171,7 @@ fn entries_near_expiry_or_from_a_moved_clock_are_not_served() {
         std::fs::write(&files[0], v.to_string()).unwrap();
         let t = token_of(h.kctx_env_keys().args(["token", "-i", "c"]));
         assert_ne!(t, old, "stale entry served");
-        verify::verify(&t, SystemTime::now()).unwrap();
+        crate::verify::verify(&t, SystemTime::now()).unwrap();
     }
     assert_ne!(t1, String::new());
 }
@@ -190,7 +186,7 @@ fn corrupt_entries_are_misses_and_get_rewritten() {
         let o = run(h.kctx_env_keys().args(["token", "-i", "c"]));
         assert!(o.status.success(), "{junk:?}: {}", stderr(&o));
         assert_eq!(stderr(&o), "");
-        verify::verify(&exec_credential(&stdout(&o)).2, SystemTime::now()).unwrap();
+        crate::verify::verify(&exec_credential(&stdout(&o)).2, SystemTime::now()).unwrap();
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         assert_eq!(v["kind"], "token", "entry rewritten after {junk:?}");
     }
@@ -205,7 +201,7 @@ fn an_unwritable_cache_degrades_to_one_warning() {
         .env("KCTX_CACHE_DIR", blocker.join("cache"))
         .args(["token", "-i", "c"]));
     assert!(o.status.success());
-    verify::verify(&exec_credential(&stdout(&o)).2, SystemTime::now()).unwrap();
+    crate::verify::verify(&exec_credential(&stdout(&o)).2, SystemTime::now()).unwrap();
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(
@@ -239,7 +235,7 @@ fn assumed_role_credentials_are_cached_and_cold_stampedes_single_flight() {
     for o in &outs {
         assert!(o.status.success(), "{}", stderr(o));
         let t = exec_credential(&stdout(o)).2;
-        verify::verify(&t, SystemTime::now()).unwrap();
+        crate::verify::verify(&t, SystemTime::now()).unwrap();
         tokens.push(t);
     }
     tokens.dedup();

@@ -1,6 +1,5 @@
 //! Shared helpers for the end-to-end tests: an isolated user, the kctx binary, a local
 //! `moto_server`, and a TLS API server that authenticates EKS tokens.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -311,8 +310,6 @@ pub struct ApiServer {
     pub url: String,
     pub ca_pem: String,
     pub log: PathBuf,
-    pub secrets: PathBuf,
-    pub identities: PathBuf,
     _guard: Guarded,
 }
 
@@ -391,25 +388,8 @@ impl ApiServer {
             url: format!("https://127.0.0.1:{port}"),
             ca_pem,
             log,
-            secrets: sfile,
-            identities: idfile,
             _guard: guard,
         }
-    }
-
-    /// Maps a caller key to a Kubernetes user (or changes the mapping).
-    pub fn map(&self, key: &str, info: serde_json::Value) {
-        let mut m: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&std::fs::read_to_string(&self.identities).unwrap()).unwrap();
-        m.insert(key.into(), info);
-        std::fs::write(&self.identities, serde_json::to_string(&m).unwrap()).unwrap();
-    }
-
-    pub fn trust(&self, ak: &str, sk: &str) {
-        let mut m: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&std::fs::read_to_string(&self.secrets).unwrap()).unwrap();
-        m.insert(ak.into(), sk.into());
-        std::fs::write(&self.secrets, serde_json::to_string(&m).unwrap()).unwrap();
     }
 
     /// Every request logged: (ok, why, token).
@@ -629,7 +609,6 @@ pub fn merged(paths: &[PathBuf]) -> kctx::kubeconfig::Merged {
 /// typing as a user would and reading the screen.
 pub struct Tmux {
     socket: String,
-    pub dir: PathBuf,
 }
 
 impl Tmux {
@@ -666,10 +645,7 @@ impl Tmux {
             "tmux: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let t = Self {
-            socket,
-            dir: h.path().to_path_buf(),
-        };
+        let t = Self { socket };
         std::thread::sleep(Duration::from_millis(300));
         t
     }

@@ -1,15 +1,11 @@
 //! `kctx token` run as a user would, in an isolated HOME, against real peers where one exists.
 
-mod common;
-#[path = "support/verify.rs"]
-mod verify;
-
 use std::time::{Duration, Instant, SystemTime};
 
-use common::*;
+use crate::common::*;
 
 fn query_of(url: &str) -> std::collections::BTreeMap<String, String> {
-    verify::verify(
+    crate::verify::verify(
         &format!("k8s-aws-v1.{}", {
             use base64::Engine;
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
@@ -35,7 +31,7 @@ fn env_keys_print_one_exec_credential() {
     );
     assert!(out.starts_with("{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"spec\":{},\"status\":{\"expirationTimestamp\":\""));
     let (_, exp, token) = exec_credential(&out);
-    let p = verify::verify(&token, SystemTime::now()).unwrap();
+    let p = crate::verify::verify(&token, SystemTime::now()).unwrap();
     assert_eq!(p.host, "sts.us-west-2.amazonaws.com");
     assert!(p.query["x-amz-credential"].starts_with("AKIDEXAMPLE/"));
     assert!(!p.query.contains_key("x-amz-security-token"));
@@ -389,7 +385,7 @@ fn role_arn_assumes_the_role_via_moto_and_keeps_the_real_sts_host() {
         "--no-cache",
     ]));
     let token = exec_credential(&out).2;
-    let p = verify::verify(&token, SystemTime::now()).unwrap();
+    let p = crate::verify::verify(&token, SystemTime::now()).unwrap();
     assert_eq!(
         p.host, "sts.us-west-2.amazonaws.com",
         "endpoint overrides never reach the token"
@@ -502,7 +498,7 @@ fn full_chain_assume_role_profile_credential_process_and_web_identity() {
         access_key_in(&tok),
         sessions[0]["access_key_id"].as_str().unwrap()
     );
-    verify::verify(&tok, SystemTime::now()).unwrap();
+    crate::verify::verify(&tok, SystemTime::now()).unwrap();
     // credential_process
     let out = ok(h
         .kctx()

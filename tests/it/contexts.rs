@@ -1,12 +1,10 @@
 //! Context commands against fixture kubeconfigs, kubectl reading the result, a real bash for
 //! completion and a pseudo-terminal for the picker.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// A fixture in kctx's own output style, so that untouched lines must stay byte-identical.

@@ -1,9 +1,7 @@
 //! kubectl itself running `kctx token` as its exec plugin, against a TLS API server that
 //! authenticates EKS tokens (format rules + SigV4 recomputed for its own cluster name).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn kubectl(h: &Home, kubeconfig: &std::path::Path) -> std::process::Command {
     let mut c = h.cmd("kubectl");

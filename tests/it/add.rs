@@ -1,14 +1,12 @@
 //! `kctx add` side by side with `aws eks update-kubeconfig`, against moto's EKS, and kubectl
 //! reading back what was written.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// Output with the (per-test) home directory masked, to compare the AWS CLI's and kctx's.

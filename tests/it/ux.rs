@@ -1,12 +1,10 @@
 //! kctx as a kubectx user types it (issue 13): completion of ARN-shaped names in real shells,
 //! the picker (Ctrl-C, fzf), colour, kubectx's shortcuts, empty states and errors that help.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use kctx::kubeconfig::Kind;
 
 const DEV: &str = "arn:aws:eks:eu-west-1:444455556666:cluster/dev";

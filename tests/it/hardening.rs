@@ -1,14 +1,12 @@
 //! What a hostile tester found (issue 9): races between writers, kill -9 between writes,
 //! files owned by others, huge files, and cache or state directories that others control.
 
-mod common;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use crate::common::*;
 use kctx::kubeconfig::Kind;
 
 fn k(h: &Home, kc: &str) -> Command {

@@ -2,13 +2,11 @@
 //! one touching nothing else, `env`/`env --off` in bash and fish, `exec` exit codes and
 //! signals, hostile context names, stale files, and AWS_PROFILE carried along.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const CLUSTER: &str = "sess-cluster";
 const AK_A: &str = "AKIDSHELLAAAA";

@@ -6,12 +6,10 @@
 //! EKS access-entry double (moto has no access entries, mode updates or DescribeUpdate), and the
 //! TLS test API server, which verifies EKS tokens and serves kube-system/aws-auth.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const ACCT: &str = "123456789012";

@@ -2,13 +2,11 @@
 //! unset, complete), whoami's cluster view, every kind of kubeconfig auth and TLS setting, and
 //! unreachable servers — against the TLS test API server, which verifies EKS tokens as EKS does.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const CLUSTER: &str = "test-cluster";

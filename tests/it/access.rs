@@ -1,9 +1,7 @@
 //! `kctx whoami` and `kctx access` against moto's STS and a test double of the EKS
 //! access-entry API (moto has none).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const ACCT: &str = "123456789012";

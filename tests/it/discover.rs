@@ -2,12 +2,10 @@
 //! in several regions of two accounts, reached through two assume-role profiles (moto puts a
 //! role's temporary keys in the role's account), and one profile whose credentials fail.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Two fresh moto accounts with clusters, and an AWS config whose profiles reach them.
