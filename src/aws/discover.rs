@@ -404,8 +404,32 @@ async fn search_region(
 /// profile's account is asked of STS too (what pruning needs to stay within its account).
 pub fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Scan> {
     let mut out = Scan::default();
-    // credentials: one thread per profile, at most PER_REGION at a time
     progress.set_message("credentials");
+    let identities = identities(scope, &mut out);
+    let total: usize = identities.iter().map(|i| i.regions.len()).sum();
+    progress.set_length(total as u64);
+    progress.set_message("searching");
+    let rt = super::runtime()?;
+    rt.block_on(search(scope, &identities, accounts, progress, &mut out));
+    // a stable order: profiles as given, then region, then name
+    let order = |p: &Option<String>| {
+        scope
+            .profiles
+            .iter()
+            .position(|x| x == p)
+            .unwrap_or(usize::MAX)
+    };
+    out.clusters.sort_by(|a, b| {
+        (order(&a.profile), &a.region, &a.name).cmp(&(order(&b.profile), &b.region, &b.name))
+    });
+    out.failures
+        .sort_by(|a, b| (order(&a.profile), &a.region).cmp(&(order(&b.profile), &b.region)));
+    Ok(out)
+}
+
+/// Each profile's credentials: one thread per profile, at most [`PER_REGION`] at a time; a
+/// profile without credentials is a failure of its own.
+fn identities(scope: &Scope, out: &mut Scan) -> Vec<Identity> {
     let mut identities = Vec::new();
     for chunk in scope.profiles.chunks(PER_REGION) {
         let results: Vec<(Option<String>, Result<Identity>)> = std::thread::scope(|s| {
@@ -435,99 +459,96 @@ pub fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Sca
             }
         }
     }
-    let total: usize = identities.iter().map(|i| i.regions.len()).sum();
-    progress.set_length(total as u64);
-    progress.set_message("searching");
+    identities
+}
 
-    let rt = super::runtime()?;
-    rt.block_on(async {
-        let all = Arc::new(Semaphore::new(CONCURRENCY));
-        let mut regional: std::collections::HashMap<String, Arc<Semaphore>> = Default::default();
-        let mut limits = |region: &str| Limits {
-            all: all.clone(),
-            region: regional
-                .entry(region.to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(PER_REGION)))
-                .clone(),
-        };
-        let mut set = tokio::task::JoinSet::new();
-        for id in &identities {
-            if accounts {
-                let conf = super::sts_config(id.creds.clone(), &id.target)
-                    .to_builder()
-                    .timeout_config(bounded())
-                    .build();
-                let c = aws_sdk_sts::Client::from_conf(conf);
-                let (profile, sem) = (id.profile.clone(), limits("sts"));
-                set.spawn(async move {
-                    let _permits = sem.acquire().await;
-                    let account = match c.get_caller_identity().send().await {
-                        Ok(o) => o
-                            .account
-                            .ok_or_else(|| "sts:GetCallerIdentity gave no account".to_owned()),
-                        Err(e) => Err(format!("sts:GetCallerIdentity: {}", error_line(&e))),
-                    };
-                    Task::Account(profile, account)
-                });
-            }
-            for region in &id.regions {
-                let c = client(&id.creds, &id.target, region);
-                let (profile, region, sem) = (id.profile.clone(), region.clone(), limits(region));
-                let (describe, all) = (scope.describe, scope.all_regions);
-                let pb = progress.clone();
-                set.spawn(async move {
-                    let r =
-                        search_region(c, profile.clone(), region.clone(), describe, all, sem).await;
-                    pb.inc(1);
-                    Task::Region(profile, region, r)
-                });
-            }
-        }
-        while let Some(joined) = set.join_next().await {
-            match joined {
-                Err(e) => out.failures.push(Failure {
-                    profile: None,
-                    region: None,
-                    error: format!("a search task failed: {e}"),
-                }),
-                Ok(Task::Account(profile, Ok(account))) => out.accounts.push((profile, account)),
-                // without its account nothing of the profile can be pruned safely: say so
-                Ok(Task::Account(profile, Err(error))) => out.failures.push(Failure {
-                    profile,
-                    region: None,
-                    error: format!(
-                        "{error}; its account is unknown, so none of its contexts is pruned"
-                    ),
-                }),
-                Ok(Task::Region(profile, region, RegionResult::Done(found))) => {
-                    out.clusters.extend(found);
-                    out.searched.push((profile, region));
-                }
-                Ok(Task::Region(profile, region, RegionResult::NotEnabled)) => {
-                    out.not_enabled.push((profile, region))
-                }
-                Ok(Task::Region(profile, region, RegionResult::Failed(error))) => {
-                    out.failures.push(Failure {
-                        profile,
-                        region: Some(region),
-                        error,
-                    })
-                }
-            }
-        }
-    });
-    // a stable order: profiles as given, then region, then name
-    let order = |p: &Option<String>| {
-        scope
-            .profiles
-            .iter()
-            .position(|x| x == p)
-            .unwrap_or(usize::MAX)
+/// Every (identity, region) searched side by side, bounded per regional endpoint and in
+/// all; with `accounts`, each identity's account asked of STS too.
+async fn search(
+    scope: &Scope,
+    identities: &[Identity],
+    accounts: bool,
+    progress: &ProgressBar,
+    out: &mut Scan,
+) {
+    let all = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut regional: std::collections::HashMap<String, Arc<Semaphore>> = Default::default();
+    let mut limits = |region: &str| Limits {
+        all: all.clone(),
+        region: regional
+            .entry(region.to_owned())
+            .or_insert_with(|| Arc::new(Semaphore::new(PER_REGION)))
+            .clone(),
     };
-    out.clusters.sort_by(|a, b| {
-        (order(&a.profile), &a.region, &a.name).cmp(&(order(&b.profile), &b.region, &b.name))
-    });
-    out.failures
-        .sort_by(|a, b| (order(&a.profile), &a.region).cmp(&(order(&b.profile), &b.region)));
-    Ok(out)
+    let mut set = tokio::task::JoinSet::new();
+    for id in identities {
+        if accounts {
+            let conf = super::sts_config(id.creds.clone(), &id.target)
+                .to_builder()
+                .timeout_config(bounded())
+                .build();
+            let c = aws_sdk_sts::Client::from_conf(conf);
+            let (profile, sem) = (id.profile.clone(), limits("sts"));
+            set.spawn(async move {
+                let _permits = sem.acquire().await;
+                let account = match c.get_caller_identity().send().await {
+                    Ok(o) => o
+                        .account
+                        .ok_or_else(|| "sts:GetCallerIdentity gave no account".to_owned()),
+                    Err(e) => Err(format!("sts:GetCallerIdentity: {}", error_line(&e))),
+                };
+                Task::Account(profile, account)
+            });
+        }
+        for region in &id.regions {
+            let c = client(&id.creds, &id.target, region);
+            let (profile, region, sem) = (id.profile.clone(), region.clone(), limits(region));
+            let (describe, all) = (scope.describe, scope.all_regions);
+            let pb = progress.clone();
+            set.spawn(async move {
+                let r = search_region(c, profile.clone(), region.clone(), describe, all, sem).await;
+                pb.inc(1);
+                Task::Region(profile, region, r)
+            });
+        }
+    }
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Err(e) => out.failures.push(Failure {
+                profile: None,
+                region: None,
+                error: format!("a search task failed: {e}"),
+            }),
+            Ok(task) => out.record(task),
+        }
+    }
+}
+
+impl Scan {
+    /// Files one finished task's result.
+    fn record(&mut self, task: Task) {
+        match task {
+            Task::Account(profile, Ok(account)) => self.accounts.push((profile, account)),
+            // without its account nothing of the profile can be pruned safely: say so
+            Task::Account(profile, Err(error)) => self.failures.push(Failure {
+                profile,
+                region: None,
+                error: format!("{error}; its account is unknown, so none of its contexts is pruned"),
+            }),
+            Task::Region(profile, region, RegionResult::Done(found)) => {
+                self.clusters.extend(found);
+                self.searched.push((profile, region));
+            }
+            Task::Region(profile, region, RegionResult::NotEnabled) => {
+                self.not_enabled.push((profile, region))
+            }
+            Task::Region(profile, region, RegionResult::Failed(error)) => {
+                self.failures.push(Failure {
+                    profile,
+                    region: Some(region),
+                    error,
+                })
+            }
+        }
+    }
 }

@@ -1,17 +1,22 @@
 //! Credential exec plugins (client-go's `exec` user entries), run by kctx itself rather than
 //! by kube-rs: once per command (kube-rs runs one up to three times while building a client),
-//! bounded by the request timeout (a plugin that stalls, or waits for a terminal that
-//! completion hides, cannot hang kctx), and with errors in one line.
+//! bounded in time and output (a plugin that stalls, waits for a terminal that completion
+//! hides, leaves a child holding its stdout, or prints without end cannot hang kctx or fill
+//! its memory), and with errors in one line.
 //!
-//! The protocol, as client-go implements it: `KUBERNETES_EXEC_INFO` holds an ExecCredential
-//! (`spec.interactive`, and `spec.cluster` when `provideClusterInfo` is set); the plugin's
-//! stderr is the user's; stdin is the terminal only when interactive; stdout is an
-//! ExecCredential whose `status` has a `token`, or `clientCertificateData` and
-//! `clientKeyData` (PEM).
+//! The protocol, as client-go implements it (`plugin/pkg/client/auth/exec`):
+//! `KUBERNETES_EXEC_INFO` holds an ExecCredential (`spec.interactive`, and `spec.cluster`
+//! when `provideClusterInfo` is set); the plugin's stderr is the user's; stdin is the terminal
+//! only when interactive; stdout is an ExecCredential whose `status` has a `token`, or
+//! `clientCertificateData` and `clientKeyData` (PEM).
+//!
+//! The steps: [`Request::from_entry`] (what to run, decided from the kubeconfig entry alone),
+//! [`Request::run`] (the process, bounded), [`credential`] (what it printed).
 
-use std::io::{IsTerminal, Read};
-use std::process::{Command, Stdio};
+use std::io::{IsTerminal, Read, Write};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
@@ -28,152 +33,274 @@ pub fn never_interactive() {
 /// What a plugin gave: the user fields to use instead of `exec`.
 pub type Credential = Map<String, Value>;
 
-/// Runs the plugin of `exec` (a kubeconfig `user.exec`) for a context whose cluster entry is
-/// `cluster`; `who` names it in errors ("user U of context C").
-pub fn run(
-    exec: &Map<String, Value>,
-    cluster: &Map<String, Value>,
-    who: &str,
-    limit: Duration,
-) -> Result<Credential> {
-    let command = exec
-        .get("command")
-        .and_then(Value::as_str)
-        .filter(|c| !c.is_empty())
-        .ok_or_else(|| anyhow!("{who}: its exec entry has no command"))?;
-    let api_version = exec
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| anyhow!("{who}: its exec entry has no apiVersion (client.authentication.k8s.io/v1 or v1beta1)"))?;
-    let mode = exec
-        .get("interactiveMode")
-        .and_then(Value::as_str)
-        .unwrap_or("IfAvailable");
-    let terminal = std::io::stdin().is_terminal() && !NEVER_INTERACTIVE.load(Ordering::SeqCst);
-    let interactive = match mode {
-        "Never" => false,
-        "Always" if !terminal => {
-            bail!("{who}: its exec plugin `{command}` needs a terminal (interactiveMode: Always)")
-        }
-        _ => terminal,
-    };
-    let mut spec = json!({ "interactive": interactive });
-    if exec.get("provideClusterInfo").and_then(Value::as_bool) == Some(true) {
-        let mut c = Map::new();
-        for (from, to) in [
-            ("server", "server"),
-            ("tls-server-name", "tls-server-name"),
-            ("insecure-skip-tls-verify", "insecure-skip-tls-verify"),
-            ("certificate-authority-data", "certificate-authority-data"),
-            ("proxy-url", "proxy-url"),
-        ] {
-            if let Some(v) = cluster.get(from) {
-                c.insert(to.into(), v.clone());
+/// An ExecCredential is a few KiB (a client certificate and key at most); more is not one.
+pub const MAX_STDOUT: usize = 1 << 20;
+/// What a non-interactive plugin may print on stderr before the rest is dropped.
+pub const MAX_STDERR: usize = 64 << 10;
+
+/// One plugin run, decided from the exec entry and the cluster entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub command: String,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// `KUBERNETES_EXEC_INFO`.
+    pub exec_info: Value,
+    pub interactive: bool,
+    install_hint: Option<String>,
+}
+
+impl Request {
+    /// What client-go would run for `exec` (a kubeconfig `user.exec`) of a context whose
+    /// cluster entry is `cluster`; `terminal` says whether stdin is a terminal kctx may hand
+    /// over. `who` names the user in errors.
+    pub fn from_entry(
+        exec: &Map<String, Value>,
+        cluster: &Map<String, Value>,
+        terminal: bool,
+        who: &str,
+    ) -> Result<Self> {
+        let command = exec
+            .get("command")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| anyhow!("{who}: its exec entry has no command"))?;
+        let api_version = exec
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| anyhow!("{who}: its exec entry has no apiVersion (client.authentication.k8s.io/v1 or v1beta1)"))?;
+        let mode = exec
+            .get("interactiveMode")
+            .and_then(Value::as_str)
+            .unwrap_or("IfAvailable");
+        let interactive = match mode {
+            "Never" => false,
+            "Always" if !terminal => {
+                bail!(
+                    "{who}: its exec plugin `{command}` needs a terminal (interactiveMode: Always)"
+                )
             }
+            _ => terminal,
+        };
+        let mut spec = json!({ "interactive": interactive });
+        if exec.get("provideClusterInfo").and_then(Value::as_bool) == Some(true) {
+            spec["cluster"] = Value::Object(cluster_info(cluster));
         }
-        // `extensions[client.authentication.k8s.io/exec]` becomes `config`
-        if let Some(cfg) = cluster
-            .get("extensions")
-            .and_then(Value::as_array)
-            .and_then(|l| {
-                l.iter().find(|e| {
-                    e.get("name").and_then(Value::as_str)
-                        == Some("client.authentication.k8s.io/exec")
+        let strings = |key: &str| -> Vec<&Value> {
+            exec.get(key)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().collect())
+                .unwrap_or_default()
+        };
+        Ok(Self {
+            command: command.to_owned(),
+            args: strings("args")
+                .into_iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            env: strings("env")
+                .into_iter()
+                .filter_map(|e| {
+                    Some((
+                        e.get("name")?.as_str()?.to_owned(),
+                        e.get("value")?.as_str()?.to_owned(),
+                    ))
                 })
-            })
-            .and_then(|e| e.get("extension"))
-        {
-            c.insert("config".into(), cfg.clone());
-        }
-        spec["cluster"] = Value::Object(c);
-    }
-    let info = json!({"apiVersion": api_version, "kind": "ExecCredential", "spec": spec});
-    let mut cmd = Command::new(command);
-    cmd.args(
-        exec.get("args")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str),
-    );
-    for e in exec
-        .get("env")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let (Some(k), Some(v)) = (
-            e.get("name").and_then(Value::as_str),
-            e.get("value").and_then(Value::as_str),
-        ) {
-            cmd.env(k, v);
-        }
-    }
-    cmd.env("KUBERNETES_EXEC_INFO", info.to_string())
-        .stdin(if interactive {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if !interactive {
-        // its own process group, so that a stalled plugin goes with everything it started
-        // (an interactive one stays in the terminal's foreground group, to read from it)
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let hint = exec
+                .collect(),
+            exec_info: json!({"apiVersion": api_version, "kind": "ExecCredential", "spec": spec}),
+            interactive,
+            install_hint: exec
                 .get("installHint")
                 .and_then(Value::as_str)
-                .map(|h| format!(" ({})", crate::report::one_line(h)))
-                .unwrap_or_default();
-            bail!("{who}: its exec plugin `{command}` is not installed (not found){hint}")
+                .map(crate::report::one_line)
+                .filter(|h| !h.is_empty()),
+        })
+    }
+
+    /// Runs the plugin and returns its stdout. Bounded: after `limit` (two minutes at least
+    /// for an interactive plugin, which may wait for a person) its whole process group is
+    /// killed — also children that keep its stdout open after it exited; stdout beyond
+    /// [`MAX_STDOUT`] is refused, stderr beyond [`MAX_STDERR`] dropped.
+    pub fn run(&self, who: &str, limit: Duration) -> Result<Vec<u8>> {
+        let command = &self.command;
+        let mut cmd = Command::new(command);
+        cmd.args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("KUBERNETES_EXEC_INFO", self.exec_info.to_string())
+            .stdout(Stdio::piped());
+        if self.interactive {
+            // the terminal's: it may prompt (an MFA code), and stays in the foreground group
+            cmd.stdin(Stdio::inherit()).stderr(Stdio::inherit());
+        } else {
+            cmd.stdin(Stdio::null()).stderr(Stdio::piped());
+            // its own process group, so that a stalled plugin goes with everything it started
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         }
-        Err(e) => bail!("{who}: cannot run its exec plugin `{command}`: {e}"),
-    };
-    // stdout read on a thread (a plugin may write more than a pipe holds before exiting)
-    let mut out = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    // an interactive plugin may wait for a person (an MFA code): two minutes at least then
-    let limit = if interactive {
-        limit.max(Duration::from_secs(120))
-    } else {
-        limit
-    };
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(st) = child.try_wait()? {
-            break st;
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let hint = self
+                    .install_hint
+                    .as_ref()
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                bail!("{who}: its exec plugin `{command}` is not installed (not found){hint}")
+            }
+            Err(e) => bail!("{who}: cannot run its exec plugin `{command}`: {e}"),
+        };
+        if let Some(err) = child.stderr.take() {
+            forward_stderr(err);
         }
-        if Instant::now() >= deadline {
-            if !interactive {
-                // SAFETY: signalling the process group this function created.
-                unsafe {
-                    libc::kill(-(child.id() as i32), libc::SIGKILL);
+        let chunks = read_chunks(child.stdout.take().expect("piped"));
+        let limit = if self.interactive {
+            limit.max(Duration::from_secs(120))
+        } else {
+            limit
+        };
+        let deadline = Instant::now() + limit;
+        let mut out = Vec::new();
+        let mut status: Option<std::process::ExitStatus> = None;
+        let mut eof = false;
+        // until the plugin has exited and its stdout is closed (by every process holding it)
+        while status.is_none() || !eof {
+            let now = Instant::now();
+            if now >= deadline {
+                self.kill(&mut child);
+                if status.is_some_and(|s| s.success()) && !out.is_empty() {
+                    // it answered and exited; what it left behind held the pipe open
+                    break;
+                }
+                bail!(
+                    "{who}: its exec plugin `{command}` gave no credential within {}{} (--request-timeout changes the limit)",
+                    super::humantime(limit),
+                    if status.is_some() { " (it exited, but a process it started keeps its output open)" } else { "" }
+                );
+            }
+            if !eof {
+                match chunks.recv_timeout((deadline - now).min(Duration::from_millis(5))) {
+                    Ok(Some(c)) => {
+                        out.extend_from_slice(&c);
+                        if out.len() > MAX_STDOUT {
+                            self.kill(&mut child);
+                            bail!("{who}: its exec plugin `{command}` printed more than {} KiB, which is not an ExecCredential", MAX_STDOUT >> 10);
+                        }
+                    }
+                    Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => eof = true,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            } else {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if status.is_none() {
+                status = child.try_wait()?;
+            }
+        }
+        let status = status.expect("the loop ends once it exited");
+        if !status.success() {
+            bail!("{who}: its exec plugin `{command}` failed ({status}); its own messages, if any, are above");
+        }
+        Ok(out)
+    }
+
+    /// Kills the plugin and, when it has a group of its own, everything in it.
+    fn kill(&self, child: &mut Child) {
+        if !self.interactive {
+            // SAFETY: signalling the process group `run` created for this child.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// `spec.cluster` of the exec info (`provideClusterInfo`): the cluster entry's connection
+/// fields, and its `client.authentication.k8s.io/exec` extension as `config`.
+fn cluster_info(cluster: &Map<String, Value>) -> Map<String, Value> {
+    let mut c = Map::new();
+    for key in [
+        "server",
+        "tls-server-name",
+        "insecure-skip-tls-verify",
+        "certificate-authority-data",
+        "proxy-url",
+    ] {
+        if let Some(v) = cluster.get(key) {
+            c.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(cfg) = cluster
+        .get("extensions")
+        .and_then(Value::as_array)
+        .and_then(|l| {
+            l.iter().find(|e| {
+                e.get("name").and_then(Value::as_str) == Some("client.authentication.k8s.io/exec")
+            })
+        })
+        .and_then(|e| e.get("extension"))
+    {
+        c.insert("config".into(), cfg.clone());
+    }
+    c
+}
+
+/// Reads a pipe on a thread, chunk by chunk (`None` at its end). The thread is not waited
+/// for: when a process kctx cannot kill holds the pipe, it is left behind with it.
+fn read_chunks(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Option<Vec<u8>>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(None);
+                    return;
+                }
+                Ok(n) => {
+                    if tx.send(Some(buf[..n].to_vec())).is_err() {
+                        return;
+                    }
                 }
             }
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!(
-                "{who}: its exec plugin `{command}` gave no credential within {} (--request-timeout changes the limit)",
-                super::humantime(limit)
-            );
         }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let stdout = reader.join().unwrap_or_default();
-    if !status.success() {
-        bail!("{who}: its exec plugin `{command}` failed ({status}); its own messages, if any, are above");
-    }
-    let v: Value = serde_json::from_slice(&stdout).map_err(|e| {
+    });
+    rx
+}
+
+/// Passes a plugin's stderr on to kctx's, up to [`MAX_STDERR`]; the rest is read and
+/// dropped (so the plugin never blocks on a full pipe), with one line saying so.
+fn forward_stderr(mut r: impl Read + Send + 'static) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        let mut passed = 0usize;
+        let mut said = false;
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            let take = n.min(MAX_STDERR.saturating_sub(passed));
+            if take > 0 {
+                let _ = std::io::stderr().write_all(&buf[..take]);
+                passed += take;
+            }
+            if take < n && !said {
+                said = true;
+                eprintln!(
+                    "\nkctx: (the exec plugin's further messages are dropped after {} KiB)",
+                    MAX_STDERR >> 10
+                );
+            }
+        }
+    });
+}
+
+/// The user fields an ExecCredential printed by a plugin gives: a token, or a client
+/// certificate and key (PEM in the answer, base64 of the PEM in a kubeconfig).
+pub fn credential(stdout: &[u8], who: &str, command: &str) -> Result<Credential> {
+    let v: Value = serde_json::from_slice(stdout).map_err(|e| {
         anyhow!("{who}: its exec plugin `{command}` did not print an ExecCredential: {e}")
     })?;
     let st = v
@@ -187,7 +314,6 @@ pub fn run(
         cred.insert("token".into(), t.into());
     }
     if let (Some(c), Some(k)) = (s("clientCertificateData"), s("clientKeyData")) {
-        // PEM in the plugin's answer; base64 of the PEM in a kubeconfig
         let b64 = base64::engine::general_purpose::STANDARD;
         cred.insert("client-certificate-data".into(), b64.encode(c).into());
         cred.insert("client-key-data".into(), b64.encode(k).into());
@@ -196,4 +322,87 @@ pub fn run(
         bail!("{who}: its exec plugin `{command}` printed an ExecCredential with neither a token nor a client certificate and key");
     }
     Ok(cred)
+}
+
+/// Runs the plugin of `exec` for a context whose cluster entry is `cluster`; `who` names it
+/// in errors ("user U of context C").
+pub fn run(
+    exec: &Map<String, Value>,
+    cluster: &Map<String, Value>,
+    who: &str,
+    limit: Duration,
+) -> Result<Credential> {
+    let terminal = std::io::stdin().is_terminal() && !NEVER_INTERACTIVE.load(Ordering::SeqCst);
+    let req = Request::from_entry(exec, cluster, terminal, who)?;
+    let stdout = req.run(who, limit)?;
+    credential(&stdout, who, &req.command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_request_is_what_client_go_would_run() {
+        let exec = obj(json!({
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": "plugin", "args": ["a", "b"],
+            "env": [{"name": "K", "value": "V"}, {"name": "bad"}],
+            "provideClusterInfo": true, "interactiveMode": "IfAvailable",
+            "installHint": "brew\n install plugin",
+        }));
+        let cluster = obj(json!({
+            "server": "https://s", "certificate-authority-data": "QUJD", "x-other": 1,
+            "extensions": [{"name": "client.authentication.k8s.io/exec", "extension": {"k": "v"}}],
+        }));
+        let r = Request::from_entry(&exec, &cluster, false, "u").unwrap();
+        assert_eq!(r.args, ["a", "b"]);
+        assert_eq!(r.env, [("K".to_owned(), "V".to_owned())]);
+        assert!(!r.interactive);
+        assert_eq!(
+            r.exec_info,
+            json!({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                   "spec": {"interactive": false, "cluster": {"server": "https://s",
+                   "certificate-authority-data": "QUJD", "config": {"k": "v"}}}})
+        );
+        assert_eq!(r.install_hint.as_deref(), Some("brew install plugin"));
+        // a terminal makes IfAvailable interactive; Never never is; Always needs one
+        assert!(
+            Request::from_entry(&exec, &cluster, true, "u")
+                .unwrap()
+                .interactive
+        );
+        let mut never = exec.clone();
+        never.insert("interactiveMode".into(), "Never".into());
+        assert!(
+            !Request::from_entry(&never, &cluster, true, "u")
+                .unwrap()
+                .interactive
+        );
+        let mut always = exec.clone();
+        always.insert("interactiveMode".into(), "Always".into());
+        assert!(Request::from_entry(&always, &cluster, false, "u").is_err());
+        let mut no_version = exec;
+        no_version.remove("apiVersion");
+        assert!(Request::from_entry(&no_version, &cluster, false, "u").is_err());
+    }
+
+    #[test]
+    fn credentials_are_a_token_or_a_key_pair() {
+        let t = credential(br#"{"status":{"token":"abc"}}"#, "u", "p").unwrap();
+        assert_eq!(t["token"], "abc");
+        let c = credential(
+            br#"{"status":{"clientCertificateData":"C","clientKeyData":"K"}}"#,
+            "u",
+            "p",
+        )
+        .unwrap();
+        assert_eq!(c["client-certificate-data"], "Qw==");
+        assert!(credential(br#"{"status":{}}"#, "u", "p").is_err());
+        assert!(credential(b"not json", "u", "p").is_err());
+    }
 }

@@ -101,8 +101,32 @@ fn entry(m: &Merged, kind: Kind, name: &str) -> Option<(Map<String, Value>, std:
     Some((f.entry_json(kind, name)?, dir))
 }
 
-/// Connects to `context` (nothing is sent until a call).
-pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> {
+/// A context's entries as kube-rs is to read them: paths made absolute (relative to the file
+/// that holds each entry), a CA file read into `-data`, the server given a scheme.
+struct Entries {
+    context: Map<String, Value>,
+    cluster: Map<String, Value>,
+    user: Option<(String, Map<String, Value>)>,
+    server: String,
+}
+
+impl Entries {
+    /// The cluster entry's body (`cluster:`).
+    fn cluster_body(&self) -> Map<String, Value> {
+        self.cluster
+            .get("cluster")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Reads `context`, its cluster and user as client-go would: relative paths against the
+/// directory of the file that defines each entry, a server without a scheme given one
+/// (client-go's `DefaultServerURL`: https when TLS is configured), and a CA that is not a
+/// PEM certificate said here, as kubectl says it ("unable to load root certificates"), not
+/// later as an unknown issuer.
+fn entries(m: &Merged, context: &str) -> Result<Entries> {
     if !m.has(Kind::Contexts, context) {
         return Err(m.unknown(Kind::Contexts, context));
     }
@@ -121,59 +145,95 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
     let (mut cluster, cdir) = entry(m, Kind::Clusters, &cluster_name).ok_or_else(|| {
         anyhow!("context {context:?} names cluster {cluster_name:?}, which the kubeconfig does not define")
     })?;
-    if let Some(Value::Object(c)) = cluster.get_mut("cluster") {
-        absolutize(c, "certificate-authority", &cdir);
+    let at = format!("cluster {cluster_name:?} of context {context:?}");
+    let server = match cluster.get_mut("cluster") {
+        Some(Value::Object(c)) => {
+            absolutize(c, "certificate-authority", &cdir);
+            ca_as_data(c, &at)?;
+            server_url(c)
+        }
+        _ => String::new(),
+    };
+    if server.is_empty() {
+        bail!("{at} has no server");
     }
-    let mut server = cluster
-        .get("cluster")
-        .and_then(|c| c.get("server"))
+    let user = match body.get("user").and_then(Value::as_str) {
+        None => None,
+        Some(user_name) => {
+            let (mut user, udir) = entry(m, Kind::Users, user_name).ok_or_else(|| {
+                anyhow!("context {context:?} names user {user_name:?}, which the kubeconfig does not define")
+            })?;
+            if let Some(Value::Object(u)) = user.get_mut("user") {
+                for k in ["client-certificate", "client-key", "tokenFile"] {
+                    absolutize(u, k, &udir);
+                }
+                if let Some(Value::Object(e)) = u.get_mut("exec") {
+                    if e.get("command")
+                        .and_then(Value::as_str)
+                        .is_some_and(|c| c.contains('/'))
+                    {
+                        absolutize(e, "command", &udir);
+                    }
+                }
+            }
+            Some((user_name.to_owned(), user))
+        }
+    };
+    Ok(Entries {
+        context: ctx,
+        cluster,
+        user,
+        server,
+    })
+}
+
+/// Reads a CA file into `certificate-authority-data` (read once, handed to kube-rs as data),
+/// refusing one that is not a PEM certificate.
+fn ca_as_data(c: &mut Map<String, Value>, at: &str) -> Result<()> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let data = c
+        .get("certificate-authority-data")
+        .and_then(Value::as_str)
+        .filter(|d| !d.is_empty());
+    let file = c
+        .get("certificate-authority")
+        .and_then(Value::as_str)
+        .filter(|f| !f.is_empty());
+    let pem = match (data, file) {
+        (Some(d), _) => Some((
+            "certificate-authority-data".to_owned(),
+            base64::Engine::decode(&b64, d.trim()).unwrap_or_default(),
+        )),
+        (None, Some(f)) => {
+            let bytes = std::fs::read(f)
+                .map_err(|e| anyhow!("{at}: cannot read its certificate-authority {f}: {e}"))?;
+            let what = format!("certificate-authority ({f})");
+            c.insert(
+                "certificate-authority-data".into(),
+                base64::Engine::encode(&b64, &bytes).into(),
+            );
+            c.remove("certificate-authority");
+            Some((what, bytes))
+        }
+        _ => None,
+    };
+    if let Some((what, bytes)) = pem {
+        if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
+            bail!("{at}: its {what} is not a PEM certificate");
+        }
+    }
+    Ok(())
+}
+
+/// The cluster's server, with the scheme client-go's `DefaultServerURL` gives one written
+/// without: https when TLS is configured, else http. Written back into the entry.
+fn server_url(c: &mut Map<String, Value>) -> String {
+    let mut server = c
+        .get("server")
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    if server.is_empty() {
-        bail!("cluster {cluster_name:?} of context {context:?} has no server");
-    }
-    // a CA that is not a PEM certificate: said here, as kubectl says it ("unable to load root
-    // certificates"), not later as an unknown issuer. A CA file is read once, here, and handed
-    // to kube-rs as data.
-    if let Some(Value::Object(c)) = cluster.get_mut("cluster") {
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let data = c
-            .get("certificate-authority-data")
-            .and_then(Value::as_str)
-            .filter(|d| !d.is_empty());
-        let file = c
-            .get("certificate-authority")
-            .and_then(Value::as_str)
-            .filter(|f| !f.is_empty());
-        let pem = match (data, file) {
-            (Some(d), _) => Some((
-                "certificate-authority-data".to_owned(),
-                base64::Engine::decode(&b64, d.trim()).unwrap_or_default(),
-            )),
-            (None, Some(f)) => {
-                let bytes = std::fs::read(f).map_err(|e| {
-                    anyhow!("cluster {cluster_name:?} of context {context:?}: cannot read its certificate-authority {f}: {e}")
-                })?;
-                let what = format!("certificate-authority ({f})");
-                c.insert(
-                    "certificate-authority-data".into(),
-                    base64::Engine::encode(&b64, &bytes).into(),
-                );
-                c.remove("certificate-authority");
-                Some((what, bytes))
-            }
-            _ => None,
-        };
-        if let Some((what, bytes)) = pem {
-            if !String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----") {
-                bail!("cluster {cluster_name:?} of context {context:?}: its {what} is not a PEM certificate");
-            }
-        }
-    }
-    if !server.contains("://") {
-        // client-go's DefaultServerURL: https when TLS is configured, else http
-        let c = cluster.get("cluster").cloned().unwrap_or_default();
+    if !server.is_empty() && !server.contains("://") {
         let tls = [
             "certificate-authority",
             "certificate-authority-data",
@@ -186,76 +246,76 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
                 .is_some_and(|v| !v.is_empty())
         }) || c.get("insecure-skip-tls-verify").and_then(Value::as_bool) == Some(true);
         server = format!("{}://{server}", if tls { "https" } else { "http" });
-        if let Some(Value::Object(c)) = cluster.get_mut("cluster") {
-            c.insert("server".into(), server.clone().into());
-        }
+        c.insert("server".into(), server.clone().into());
     }
+    server
+}
 
-    let mut users = Vec::new();
-    let mut minted = None;
-    let mut eks = false;
-    if let Some(user_name) = body.get("user").and_then(Value::as_str) {
-        let (mut user, udir) = entry(m, Kind::Users, user_name).ok_or_else(|| {
-            anyhow!("context {context:?} names user {user_name:?}, which the kubeconfig does not define")
-        })?;
-        if let Some(Value::Object(u)) = user.get_mut("user") {
-            for k in ["client-certificate", "client-key", "tokenFile"] {
-                absolutize(u, k, &udir);
-            }
-            if let Some(Value::Object(e)) = u.get_mut("exec") {
-                if e.get("command")
-                    .and_then(Value::as_str)
-                    .is_some_and(|c| c.contains('/'))
-                {
-                    absolutize(e, "command", &udir);
-                }
-            }
-            let who = format!("user {user_name:?} of context {context:?}");
-            let eks_exec = EksExec::from_user(u);
-            eks = eks_exec.is_some();
-            if let Some(exec) = eks_exec.filter(|e| e.command == "kctx") {
-                // the plugin's token, minted here as `kctx token` would (same cache)
-                for (k, v) in &exec.env {
-                    // SAFETY (std::env::set_var): no other thread exists yet in this process.
-                    std::env::set_var(k, v);
-                }
-                let targs = crate::token::parse_args(&exec.args[1..])
-                    .with_context(|| format!("{who}: its `kctx token` arguments"))?;
-                // bounded like a call: credentials (SSO, a role) must not stall the command
-                let (tx, rx) = std::sync::mpsc::channel();
-                std::thread::spawn(move || {
-                    let _ = tx.send(targs.status().map(|s| s.token));
-                });
-                minted = Some(match rx.recv_timeout(timeout) {
-                    Ok(r) => r.with_context(|| format!("{who}: minting its token"))?,
-                    Err(_) => bail!(
-                        "{who}: minting its token took longer than {} (AWS credentials or STS do not answer; --request-timeout changes the limit)",
-                        humantime(timeout)
-                    ),
-                });
-                u.remove("exec");
-            } else if let Some(Value::Object(e)) = u.get("exec").cloned() {
-                // any other plugin: run once, here, bounded (see `exec`)
-                let c = cluster
-                    .get("cluster")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                let cred = exec::run(&e, &c, &format!("{who} ({server})"), timeout)?;
-                u.remove("exec");
-                for (k, v) in cred {
-                    u.insert(k, v);
-                }
-            }
+/// The user's credential, got once and bounded by `timeout`: a `kctx token` exec entry's
+/// token minted in-process (same code and cache as the plugin), any other plugin run by
+/// [`exec`]. The user entry then carries the credential instead of its `exec`. Returns the
+/// minted token (set on the client directly) and whether the user is an EKS one.
+fn credential(e: &mut Entries, context: &str, timeout: Duration) -> Result<(Option<String>, bool)> {
+    let cluster = e.cluster_body();
+    let server = e.server.clone();
+    let Some((user_name, user)) = &mut e.user else {
+        return Ok((None, false));
+    };
+    let Some(Value::Object(u)) = user.get_mut("user") else {
+        return Ok((None, false));
+    };
+    let who = format!("user {user_name:?} of context {context:?}");
+    let eks_exec = EksExec::from_user(u);
+    let eks = eks_exec.is_some();
+    if let Some(exec) = eks_exec.filter(|e| e.command == "kctx") {
+        for (k, v) in &exec.env {
+            // SAFETY (std::env::set_var): no other thread exists yet in this process.
+            std::env::set_var(k, v);
         }
-        users.push(user);
+        let targs = crate::token::parse_args(&exec.args[1..])
+            .with_context(|| format!("{who}: its `kctx token` arguments"))?;
+        // bounded like a call: credentials (SSO, a role) must not stall the command
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(targs.status().map(|s| s.token));
+        });
+        let token = match rx.recv_timeout(timeout) {
+            Ok(r) => r.with_context(|| format!("{who}: minting its token"))?,
+            Err(_) => bail!(
+                "{who}: minting its token took longer than {} (AWS credentials or STS do not answer; --request-timeout changes the limit)",
+                humantime(timeout)
+            ),
+        };
+        u.remove("exec");
+        return Ok((Some(token), eks));
     }
+    if let Some(Value::Object(x)) = u.get("exec").cloned() {
+        // any other plugin: run once, here, bounded (see `exec`)
+        let cred = exec::run(&x, &cluster, &format!("{who} ({server})"), timeout)?;
+        u.remove("exec");
+        for (k, v) in cred {
+            u.insert(k, v);
+        }
+    }
+    Ok((None, eks))
+}
+
+/// Connects to `context` (nothing is sent until a call): its entries as client-go reads
+/// them, the credential got once, and a kube-rs client with kctx's bounds and kubectl's
+/// proxy choice.
+pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> {
+    let mut e = entries(m, context)?;
+    let (minted, eks) = credential(&mut e, context, timeout)?;
+    let proxy = proxy::for_server(
+        &e.server,
+        e.cluster_body().get("proxy-url").and_then(Value::as_str),
+    );
     let kc = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [cluster],
-        "users": users,
-        "contexts": [ctx],
+        "clusters": [e.cluster],
+        "users": e.user.iter().map(|(_, u)| u).collect::<Vec<_>>(),
+        "contexts": [e.context],
         "current-context": context,
     });
     let kc: KubeKubeconfig =
@@ -264,40 +324,7 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let opts = KubeConfigOptions {
-        context: Some(context.to_owned()),
-        ..Default::default()
-    };
-    // the proxy as kubectl picks it; kube-rs reads the proxy variables itself (and matches
-    // NO_PROXY against the proxy's address), so they are hidden from it while it loads
-    let proxy = proxy::for_server(
-        &server,
-        cluster
-            .get("cluster")
-            .and_then(|c| c.get("proxy-url"))
-            .and_then(Value::as_str),
-    );
-    const PROXY_VARS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
-    let saved: Vec<(&str, Option<std::ffi::OsString>)> = PROXY_VARS
-        .iter()
-        .map(|k| (*k, std::env::var_os(k)))
-        .collect();
-    for k in PROXY_VARS {
-        // SAFETY (std::env::remove_var): the token thread above is done; no other thread runs.
-        std::env::remove_var(k);
-    }
-    let loaded = rt.block_on(::kube::Config::from_custom_kubeconfig(kc, &opts));
-    for (k, v) in saved {
-        if let Some(v) = v {
-            std::env::set_var(k, v);
-        }
-    }
-    let mut cfg = loaded.map_err(|e| {
-        anyhow!(
-            "context {context:?}: {}",
-            crate::report::one_line(&crate::report::error_chain(&e))
-        )
-    })?;
+    let mut cfg = load_config(&rt, kc, context)?;
     cfg.proxy_url = match proxy {
         Some(p) => Some(
             p.parse()
@@ -314,6 +341,7 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
     cfg.read_timeout = Some(timeout);
     cfg.write_timeout = Some(timeout);
     cfg.default_retry = false;
+    let server = e.server;
     let client = {
         let _guard = rt.enter();
         ::kube::Client::try_from(cfg).map_err(|e| {
@@ -330,6 +358,41 @@ pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> 
         rt,
         timeout,
         eks,
+    })
+}
+
+/// kube-rs's `Config` from a one-context kubeconfig. kube-rs reads the proxy variables
+/// itself (and matches NO_PROXY against the proxy's address), so they are hidden from it
+/// while it loads: the proxy is chosen as kubectl chooses it ([`proxy`]).
+fn load_config(
+    rt: &tokio::runtime::Runtime,
+    kc: KubeKubeconfig,
+    context: &str,
+) -> Result<::kube::Config> {
+    let opts = KubeConfigOptions {
+        context: Some(context.to_owned()),
+        ..Default::default()
+    };
+    const PROXY_VARS: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
+    let saved: Vec<(&str, Option<std::ffi::OsString>)> = PROXY_VARS
+        .iter()
+        .map(|k| (*k, std::env::var_os(k)))
+        .collect();
+    for k in PROXY_VARS {
+        // SAFETY (std::env::remove_var): the token thread is done; no other thread runs.
+        std::env::remove_var(k);
+    }
+    let loaded = rt.block_on(::kube::Config::from_custom_kubeconfig(kc, &opts));
+    for (k, v) in saved {
+        if let Some(v) = v {
+            std::env::set_var(k, v);
+        }
+    }
+    loaded.map_err(|e| {
+        anyhow!(
+            "context {context:?}: {}",
+            crate::report::one_line(&crate::report::error_chain(&e))
+        )
     })
 }
 

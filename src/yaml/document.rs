@@ -377,161 +377,194 @@ impl Document {
             Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
             _ => "\n",
         };
-        let mut doc = Document {
-            text: String::new(),
-            nodes: Vec::new(),
-            decoded: Vec::new(),
-            anchors: HashMap::new(),
-            alias_names: Vec::new(),
-            tags: HashMap::new(),
-            extra_documents: false,
-            newline,
+        let mut b = Builder {
+            doc: Document {
+                text: String::new(),
+                nodes: Vec::new(),
+                decoded: Vec::new(),
+                anchors: HashMap::new(),
+                alias_names: Vec::new(),
+                tags: HashMap::new(),
+                extra_documents: false,
+                newline,
+            },
+            text: &text,
+            anchor_names: HashMap::new(),
+            stack: Vec::new(),
+            documents: 0,
+            last_end: 0,
         };
-        {
-            let text_ref: &str = &text;
-            let mut anchor_names: HashMap<usize, String> = HashMap::new();
-            // open collections: (node index, children so far)
-            let mut stack: Vec<(usize, u32)> = Vec::new();
-            let mut documents = 0;
-            let mut last_end = 0usize;
-            for item in Parser::new_from_str_with_options(text_ref, parser_options()) {
-                let (ev, span) = item.map_err(|e| syntax_error(&e))?;
-                let start = span.start.byte_offset().unwrap_or(0);
-                let end = span.end.byte_offset().unwrap_or(start);
-                match &ev {
-                    Event::DocumentStart(..) => {
-                        documents += 1;
-                        last_end = end;
-                        continue;
-                    }
-                    Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
-                    _ => {}
-                }
-                if documents > 1 {
-                    // only an empty later document (`---` alone) is harmless
-                    let empty = matches!(&ev, Event::Scalar(v, ScalarStyle::Plain, 0, None)
-                        if start == end && v == "~");
-                    if ev.is_node() && !empty {
-                        doc.extra_documents = true;
-                    }
-                    continue;
-                }
-                let ev_is_map = matches!(ev, Event::MappingStart(..));
-                if let Some(parent) = stack.last_mut() {
-                    if ev.is_node() {
-                        parent.1 += 1;
-                    }
-                }
-                match ev {
-                    Event::Anchor(id, name) => {
-                        let idx = doc.nodes.len().saturating_sub(1) as NodeId;
-                        anchor_names.insert(id, name.to_string());
-                        if let Some(n) = doc.nodes.last_mut() {
-                            n.flags |= ANCHORED;
-                        }
-                        doc.anchors.insert(idx, name.into_owned());
-                    }
-                    Event::Scalar(value, style, _anchor, tag) => {
-                        let kind = match style {
-                            ScalarStyle::Plain => NodeKind::Plain,
-                            ScalarStyle::SingleQuoted => NodeKind::Single,
-                            ScalarStyle::DoubleQuoted => NodeKind::Double,
-                            ScalarStyle::Literal => NodeKind::Literal,
-                            _ => NodeKind::Folded,
-                        };
-                        let aux = if start == end && kind == NodeKind::Plain {
-                            // an empty value: the source text "" resolves to null already
-                            0
-                        } else if text_ref.get(start..end) == Some(value.as_ref()) {
-                            0
-                        } else {
-                            doc.decoded.push(value.into_owned());
-                            doc.decoded.len() as u32
-                        };
-                        let idx = doc.nodes.len() as NodeId;
-                        let mut flags = 0;
-                        if let Some(t) = tag {
-                            flags |= TAGGED;
-                            doc.tags.insert(idx, tag_string(&t));
-                        }
-                        doc.nodes.push(Node {
-                            start: start as u32,
-                            end: end as u32,
-                            kind,
-                            flags,
-                            size: 1,
-                            aux,
-                        });
-                        last_end = end;
-                    }
-                    Event::Alias(id) => {
-                        let name = anchor_names.get(&id).cloned().unwrap_or_default();
-                        doc.alias_names.push(name);
-                        doc.nodes.push(Node {
-                            start: start as u32,
-                            end: end as u32,
-                            kind: NodeKind::Alias,
-                            flags: 0,
-                            size: 1,
-                            aux: (doc.alias_names.len() - 1) as u32,
-                        });
-                        last_end = end;
-                    }
-                    Event::SequenceStart(style, _, tag) | Event::MappingStart(style, _, tag) => {
-                        let is_map = ev_is_map;
-                        let kind = match (is_map, style) {
-                            (true, StructureStyle::Block) => NodeKind::BlockMap,
-                            (true, StructureStyle::Flow) => NodeKind::FlowMap,
-                            (false, StructureStyle::Block) => NodeKind::BlockSeq,
-                            (false, StructureStyle::Flow) => NodeKind::FlowSeq,
-                        };
-                        let idx = doc.nodes.len();
-                        let mut flags = 0;
-                        if let Some(t) = tag {
-                            flags |= TAGGED;
-                            doc.tags.insert(idx as NodeId, tag_string(&t));
-                        }
-                        let mut node_start = start;
-                        match kind {
-                            NodeKind::BlockSeq => match find_dash(text_ref, last_end) {
-                                Some(d) => {
-                                    node_start = d;
-                                    last_end = d + 1;
-                                }
-                                None => flags |= ODD,
-                            },
-                            NodeKind::FlowMap | NodeKind::FlowSeq => last_end = start + 1,
-                            _ => {}
-                        }
-                        doc.nodes.push(Node {
-                            start: node_start as u32,
-                            end: node_start as u32,
-                            kind,
-                            flags,
-                            size: 1,
-                            aux: 0,
-                        });
-                        stack.push((idx, 0));
-                    }
-                    Event::SequenceEnd | Event::MappingEnd => {
-                        let (idx, count) = stack.pop().expect("balanced events");
-                        let size = (doc.nodes.len() - idx) as u32;
-                        let n = &mut doc.nodes[idx];
-                        n.size = size;
-                        n.aux = count;
-                        if n.kind.is_block() {
-                            n.end = last_end as u32;
-                        } else {
-                            n.end = end as u32;
-                            last_end = end;
-                        }
-                    }
-                    _ => {}
-                }
-            }
+        for item in Parser::new_from_str_with_options(&text, parser_options()) {
+            let (ev, span) = item.map_err(|e| syntax_error(&e))?;
+            let start = span.start.byte_offset().unwrap_or(0);
+            let end = span.end.byte_offset().unwrap_or(start);
+            b.event(ev, start, end);
         }
+        let mut doc = b.doc;
         doc.text = text;
         Ok(doc)
+    }
+}
+
+/// Builds the flat node tree from the parser's events.
+struct Builder<'t> {
+    doc: Document,
+    text: &'t str,
+    anchor_names: HashMap<usize, String>,
+    /// Open collections: (node index, children so far).
+    stack: Vec<(usize, u32)>,
+    documents: usize,
+    /// Where the last node seen ends (a block collection ends where its last child does).
+    last_end: usize,
+}
+
+impl Builder<'_> {
+    fn event(&mut self, ev: Event<'_>, start: usize, end: usize) {
+        match &ev {
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                self.last_end = end;
+                return;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => return,
+            _ => {}
+        }
+        if self.documents > 1 {
+            // only an empty later document (`---` alone) is harmless
+            let empty = matches!(&ev, Event::Scalar(v, ScalarStyle::Plain, 0, None)
+                if start == end && v == "~");
+            if ev.is_node() && !empty {
+                self.doc.extra_documents = true;
+            }
+            return;
+        }
+        let is_map = matches!(ev, Event::MappingStart(..));
+        if let Some(parent) = self.stack.last_mut() {
+            if ev.is_node() {
+                parent.1 += 1;
+            }
+        }
+        match ev {
+            Event::Anchor(id, name) => {
+                let idx = self.doc.nodes.len().saturating_sub(1) as NodeId;
+                self.anchor_names.insert(id, name.to_string());
+                if let Some(n) = self.doc.nodes.last_mut() {
+                    n.flags |= ANCHORED;
+                }
+                self.doc.anchors.insert(idx, name.into_owned());
+            }
+            Event::Scalar(value, style, _anchor, tag) => {
+                self.scalar(value, style, tag, start, end)
+            }
+            Event::Alias(id) => {
+                let name = self.anchor_names.get(&id).cloned().unwrap_or_default();
+                self.doc.alias_names.push(name);
+                let aux = (self.doc.alias_names.len() - 1) as u32;
+                self.push(start, end, NodeKind::Alias, 0, aux);
+                self.last_end = end;
+            }
+            Event::SequenceStart(style, _, tag) | Event::MappingStart(style, _, tag) => {
+                self.open(is_map, style, tag, start)
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.close(end),
+            _ => {}
+        }
+    }
+
+    fn push(&mut self, start: usize, end: usize, kind: NodeKind, flags: u8, aux: u32) {
+        self.doc.nodes.push(Node {
+            start: start as u32,
+            end: end as u32,
+            kind,
+            flags,
+            size: 1,
+            aux,
+        });
+    }
+
+    fn tag(&mut self, tag: Option<std::borrow::Cow<'_, granit_parser::Tag>>) -> u8 {
+        match tag {
+            Some(t) => {
+                let idx = self.doc.nodes.len() as NodeId;
+                self.doc.tags.insert(idx, tag_string(&t));
+                TAGGED
+            }
+            None => 0,
+        }
+    }
+
+    fn scalar(
+        &mut self,
+        value: std::borrow::Cow<'_, str>,
+        style: ScalarStyle,
+        tag: Option<std::borrow::Cow<'_, granit_parser::Tag>>,
+        start: usize,
+        end: usize,
+    ) {
+        let kind = match style {
+            ScalarStyle::Plain => NodeKind::Plain,
+            ScalarStyle::SingleQuoted => NodeKind::Single,
+            ScalarStyle::DoubleQuoted => NodeKind::Double,
+            ScalarStyle::Literal => NodeKind::Literal,
+            _ => NodeKind::Folded,
+        };
+        let aux = if start == end && kind == NodeKind::Plain {
+            // an empty value: the source text "" resolves to null already
+            0
+        } else if self.text.get(start..end) == Some(value.as_ref()) {
+            0
+        } else {
+            self.doc.decoded.push(value.into_owned());
+            self.doc.decoded.len() as u32
+        };
+        let flags = self.tag(tag);
+        self.push(start, end, kind, flags, aux);
+        self.last_end = end;
+    }
+
+    fn open(
+        &mut self,
+        is_map: bool,
+        style: StructureStyle,
+        tag: Option<std::borrow::Cow<'_, granit_parser::Tag>>,
+        start: usize,
+    ) {
+        let kind = match (is_map, style) {
+            (true, StructureStyle::Block) => NodeKind::BlockMap,
+            (true, StructureStyle::Flow) => NodeKind::FlowMap,
+            (false, StructureStyle::Block) => NodeKind::BlockSeq,
+            (false, StructureStyle::Flow) => NodeKind::FlowSeq,
+        };
+        let idx = self.doc.nodes.len();
+        let mut flags = self.tag(tag);
+        let mut node_start = start;
+        match kind {
+            NodeKind::BlockSeq => match find_dash(self.text, self.last_end) {
+                Some(d) => {
+                    node_start = d;
+                    self.last_end = d + 1;
+                }
+                None => flags |= ODD,
+            },
+            NodeKind::FlowMap | NodeKind::FlowSeq => self.last_end = start + 1,
+            _ => {}
+        }
+        self.push(node_start, node_start, kind, flags, 0);
+        self.stack.push((idx, 0));
+    }
+
+    fn close(&mut self, end: usize) {
+        let (idx, count) = self.stack.pop().expect("balanced events");
+        let size = (self.doc.nodes.len() - idx) as u32;
+        let n = &mut self.doc.nodes[idx];
+        n.size = size;
+        n.aux = count;
+        if n.kind.is_block() {
+            n.end = self.last_end as u32;
+        } else {
+            n.end = end as u32;
+            self.last_end = end;
+        }
     }
 }
 

@@ -400,144 +400,199 @@ fn verdict(
     }
 }
 
-fn check(a: &AccessArgs) -> Result<ExitCode> {
-    let r = resolve(a.cluster.as_deref(), &a.target)?;
-    let eks = r.eks();
-    let caller = r.caller()?;
-    let mode = eks.authentication_mode()?;
-    let api = mode.reads_entries();
-    let config_map = mode.reads_aws_auth();
-    let entry = if api {
-        eks.find_for(&caller.principal_arn)?
-    } else {
-        None
-    };
-    // aws-auth matters when the mode reads it and no access entry decided already
-    let aws_auth = (config_map && entry.is_none()).then(|| read_aws_auth(&r, &a.aws_auth));
-    let auth_caller = auth_map::Caller::new(&caller.arn, &caller.account, r.creds.access_key_id());
-    let map = match &aws_auth {
-        Some(AwsAuth::Read { map, .. }) => Some(map),
-        _ => None,
-    };
-    let found = map.zip(auth_caller.as_ref()).and_then(|(m, c)| m.find(c));
-    // a mapping meant for the caller that does not apply: also worth saying when mapAccounts
-    // catches the caller instead
-    let near: Vec<String> = match (map, &auth_caller, &found) {
-        (Some(m), Some(c), None) => m.near_misses(c),
-        (Some(m), Some(c), Some(f)) if f.mapping.key == "mapAccounts" => m.near_misses(c),
-        _ => Vec::new(),
-    };
-    let (code, verdict) = verdict(
-        mode,
-        entry.as_ref(),
-        aws_auth.as_ref(),
-        found.as_ref(),
-        &caller.principal_arn,
-    );
-    match a.output {
-        ReportFormat::Json => {
-            let aws_auth_json = aws_auth.as_ref().map(|x| {
-                json!({
-                    "status": x.describe(),
-                    "mapping": found.as_ref().map(|f| json!({
-                        "key": f.mapping.key, "line": f.mapping.line, "kind": f.mapping.kind(),
-                        "principal": f.mapping.principal(), "username": f.username, "groups": f.groups,
-                        "system_masters": f.groups.iter().any(|g| g == "system:masters"),
-                        "refused": f.refused,
-                    })),
-                    "near_misses": near,
-                    "problems": map.map(|m| m.problems.clone()).unwrap_or_default(),
-                })
-            });
-            let v = json!({
-                "cluster": r.cluster,
-                "region": r.target.region,
-                "context": r.context.as_ref().filter(|_| r.from_context),
-                "authentication_mode": mode,
-                "caller": caller,
-                "access_entry": entry,
-                "aws_auth": aws_auth_json,
-                "aws_auth_may_apply": config_map,
-                "granted": code == 0,
-                "verdict": verdict,
-            });
-            println!("{}", serde_json::to_string_pretty(&v)?);
-        }
-        ReportFormat::Text => {
-            let mut out = String::new();
-            out.push_str(&format!(
-                "cluster:       {} ({})\n",
-                r.cluster, r.target.region
-            ));
-            if let (Some(c), true) = (&r.context, r.from_context) {
-                out.push_str(&format!("context:       {c}\n"));
-            }
-            out.push_str(&format!("auth mode:     {mode}\n"));
-            out.push_str(&format!("caller:        {}\n", caller.arn));
-            out.push_str(&format!("principal:     {}\n", caller.principal_arn));
-            if api {
-                match &entry {
-                    None => out.push_str("access entry:  none\n"),
-                    Some(e) => {
-                        out.push_str(&format!(
-                            "access entry:  {} ({})\n",
-                            e.principal_arn, e.kind
-                        ));
-                        out.push_str(&format!(
-                            "  username:    {}\n",
-                            if e.username.is_empty() {
-                                "-"
-                            } else {
-                                &e.username
-                            }
-                        ));
-                        out.push_str(&format!("  groups:      {}\n", or_dash(&e.groups)));
-                        out.push_str(&format!("  policies:    {}\n", policies_line(e)));
-                    }
-                }
-            }
-            if config_map {
-                match (&aws_auth, &found) {
-                    (None, _) => {
-                        out.push_str("aws-auth:      not consulted (the access entry decides)\n")
-                    }
-                    (Some(x), Some(f)) => {
-                        out.push_str(&format!(
-                            "aws-auth:      {} line {} ({}), {}\n",
-                            f.mapping.key,
-                            f.mapping.line,
-                            f.mapping.subject(),
-                            x.describe()
-                        ));
-                        out.push_str(&format!("  username:    {}\n", f.username));
-                        out.push_str(&format!(
-                            "  groups:      {}{}\n",
-                            or_dash(&f.groups),
-                            if f.groups.iter().any(|g| g == "system:masters") {
-                                " (system:masters: cluster admin)"
-                            } else {
-                                ""
-                            }
-                        ));
-                    }
-                    (Some(x @ AwsAuth::Read { .. }), None) => out.push_str(&format!(
-                        "aws-auth:      no mapping for this principal ({})\n",
-                        x.describe()
-                    )),
-                    (Some(x), None) => out.push_str(&format!("aws-auth:      {}\n", x.describe())),
-                }
-                for n in &near {
-                    out.push_str(&format!("  note:        {n}\n"));
-                }
-                for p in map.map(|m| m.problems.as_slice()).unwrap_or_default() {
-                    out.push_str(&format!("  skipped:     {p}\n"));
-                }
-            }
-            out.push_str(&format!("verdict:       {verdict}\n"));
-            print!("{out}");
+/// What was learnt of the caller and the cluster, before anything is concluded.
+struct Facts {
+    r: Resolved,
+    mode: AuthMode,
+    caller: Caller,
+    entry: Option<Entry>,
+    /// Read when the mode reads it and no access entry decided already.
+    aws_auth: Option<AwsAuth>,
+}
+
+/// What EKS's rules conclude from the facts.
+struct Assessment<'f> {
+    found: Option<auth_map::Found<'f>>,
+    /// Mappings meant for the caller that do not apply (an IAM path in a rolearn, …).
+    near: Vec<String>,
+    code: u8,
+    verdict: String,
+}
+
+impl Facts {
+    fn gather(a: &AccessArgs) -> Result<Self> {
+        let r = resolve(a.cluster.as_deref(), &a.target)?;
+        let eks = r.eks();
+        let caller = r.caller()?;
+        let mode = eks.authentication_mode()?;
+        let entry = if mode.reads_entries() {
+            eks.find_for(&caller.principal_arn)?
+        } else {
+            None
+        };
+        let aws_auth =
+            (mode.reads_aws_auth() && entry.is_none()).then(|| read_aws_auth(&r, &a.aws_auth));
+        Ok(Self {
+            r,
+            mode,
+            caller,
+            entry,
+            aws_auth,
+        })
+    }
+
+    fn map(&self) -> Option<&AuthMap> {
+        match &self.aws_auth {
+            Some(AwsAuth::Read { map, .. }) => Some(map),
+            _ => None,
         }
     }
-    Ok(ExitCode::from(code))
+
+    /// Matches the caller as the authenticator does, and applies the mode's rules.
+    fn assess(&self) -> Assessment<'_> {
+        let c = &self.caller;
+        let auth_caller = auth_map::Caller::new(&c.arn, &c.account, self.r.creds.access_key_id());
+        let map = self.map();
+        let found = map.zip(auth_caller.as_ref()).and_then(|(m, c)| m.find(c));
+        // a mapping meant for the caller that does not apply: also worth saying when
+        // mapAccounts catches the caller instead
+        let near: Vec<String> = match (map, &auth_caller, &found) {
+            (Some(m), Some(c), None) => m.near_misses(c),
+            (Some(m), Some(c), Some(f)) if f.mapping.key == "mapAccounts" => m.near_misses(c),
+            _ => Vec::new(),
+        };
+        let (code, verdict) = verdict(
+            self.mode,
+            self.entry.as_ref(),
+            self.aws_auth.as_ref(),
+            found.as_ref(),
+            &c.principal_arn,
+        );
+        Assessment {
+            found,
+            near,
+            code,
+            verdict,
+        }
+    }
+}
+
+fn check(a: &AccessArgs) -> Result<ExitCode> {
+    let facts = Facts::gather(a)?;
+    let x = facts.assess();
+    match a.output {
+        ReportFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&check_json(&facts, &x))?)
+        }
+        ReportFormat::Text => print!("{}", check_text(&facts, &x)),
+    }
+    Ok(ExitCode::from(x.code))
+}
+
+fn check_json(f: &Facts, x: &Assessment<'_>) -> Value {
+    let aws_auth_json = f.aws_auth.as_ref().map(|aa| {
+        json!({
+            "status": aa.describe(),
+            "mapping": x.found.as_ref().map(|m| json!({
+                "key": m.mapping.key, "line": m.mapping.line, "kind": m.mapping.kind(),
+                "principal": m.mapping.principal(), "username": m.username, "groups": m.groups,
+                "system_masters": m.groups.iter().any(|g| g == "system:masters"),
+                "refused": m.refused,
+            })),
+            "near_misses": x.near,
+            "problems": f.map().map(|m| m.problems.clone()).unwrap_or_default(),
+        })
+    });
+    json!({
+        "cluster": f.r.cluster,
+        "region": f.r.target.region,
+        "context": f.r.context.as_ref().filter(|_| f.r.from_context),
+        "authentication_mode": f.mode,
+        "caller": f.caller,
+        "access_entry": f.entry,
+        "aws_auth": aws_auth_json,
+        "aws_auth_may_apply": f.mode.reads_aws_auth(),
+        "granted": x.code == 0,
+        "verdict": x.verdict,
+    })
+}
+
+fn check_text(f: &Facts, x: &Assessment<'_>) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        out.push_str(&format!("{:<15}{value}\n", format!("{label}:")));
+    };
+    line(
+        "cluster",
+        &format!("{} ({})", f.r.cluster, f.r.target.region),
+    );
+    if let (Some(c), true) = (&f.r.context, f.r.from_context) {
+        line("context", c);
+    }
+    line("auth mode", f.mode.as_str());
+    line("caller", &f.caller.arn);
+    line("principal", &f.caller.principal_arn);
+    if f.mode.reads_entries() {
+        match &f.entry {
+            None => line("access entry", "none"),
+            Some(e) => {
+                line("access entry", &format!("{} ({})", e.principal_arn, e.kind));
+                line(
+                    "  username",
+                    if e.username.is_empty() {
+                        "-"
+                    } else {
+                        &e.username
+                    },
+                );
+                line("  groups", &or_dash(&e.groups));
+                line("  policies", &policies_line(e));
+            }
+        }
+    }
+    if f.mode.reads_aws_auth() {
+        match (&f.aws_auth, &x.found) {
+            (None, _) => line("aws-auth", "not consulted (the access entry decides)"),
+            (Some(aa), Some(m)) => {
+                line(
+                    "aws-auth",
+                    &format!(
+                        "{} line {} ({}), {}",
+                        m.mapping.key,
+                        m.mapping.line,
+                        m.mapping.subject(),
+                        aa.describe()
+                    ),
+                );
+                line("  username", &m.username);
+                line(
+                    "  groups",
+                    &format!(
+                        "{}{}",
+                        or_dash(&m.groups),
+                        if m.groups.iter().any(|g| g == "system:masters") {
+                            " (system:masters: cluster admin)"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            (Some(aa @ AwsAuth::Read { .. }), None) => line(
+                "aws-auth",
+                &format!("no mapping for this principal ({})", aa.describe()),
+            ),
+            (Some(aa), None) => line("aws-auth", &aa.describe()),
+        }
+        for n in &x.near {
+            line("  note", n);
+        }
+        for p in f.map().map(|m| m.problems.as_slice()).unwrap_or_default() {
+            line("  skipped", p);
+        }
+    }
+    line("verdict", &x.verdict);
+    out
 }
 
 fn list(
