@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use crate::token::TokenArgs;
+pub(crate) use crate::token::TokenArgs;
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
 /// Context names for dynamic shell completion (`use`, `rename`, `rm`).
@@ -16,7 +16,7 @@ fn context_candidates() -> Vec<CompletionCandidate> {
 }
 
 /// The version, with the git revision the binary was built from when known.
-pub const VERSION: &str = match option_env!("KCTX_GIT_REV") {
+pub(crate) const VERSION: &str = match option_env!("KCTX_GIT_REV") {
     Some(_) => concat!(env!("CARGO_PKG_VERSION"), " (", env!("KCTX_GIT_REV"), ")"),
     None => env!("CARGO_PKG_VERSION"),
 };
@@ -38,13 +38,13 @@ pub const VERSION: &str = match option_env!("KCTX_GIT_REV") {
 pub struct Cli {
     /// Context to switch to (`-`: the previous one); the same as `kctx use CONTEXT`
     #[arg(value_name = "CONTEXT", add = ArgValueCandidates::new(context_candidates))]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
     /// Print the current context
     #[arg(short = 'c', long, conflicts_with_all = ["context", "unset"])]
-    pub current: bool,
+    pub(crate) current: bool,
     /// Unset current-context
     #[arg(short = 'u', long, conflicts_with = "context")]
-    pub unset: bool,
+    pub(crate) unset: bool,
     /// When to colour output: auto (a terminal, unless NO_COLOR is set), always, never
     #[arg(
         long,
@@ -53,20 +53,20 @@ pub struct Cli {
         default_value = "auto",
         global = true
     )]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub(crate) command: Option<Command>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print an EKS bearer token as an ExecCredential (run by kubectl as an exec plugin)
     Token(TokenArgs),
     /// Inspect or clear the token cache
@@ -112,111 +112,111 @@ pub enum Command {
 
 /// What a per-shell session starts with.
 #[derive(Args, Debug, Clone)]
-pub struct SessionArgs {
+pub(crate) struct SessionArgs {
     /// Context (default: the current one)
     #[arg(add = ArgValueCandidates::new(context_candidates))]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
     /// Namespace for the session (the context's otherwise)
     #[arg(short = 'n', long, value_name = "NS")]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// Do not export AWS_PROFILE / AWS_REGION of the context's EKS user
     #[arg(long)]
-    pub no_aws: bool,
+    pub(crate) no_aws: bool,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     #[command(flatten)]
-    pub session: SessionArgs,
+    pub(crate) session: SessionArgs,
     /// Print exports for this shell (default: $SHELL's): bash, zsh, sh, fish
     #[arg(long, value_name = "SHELL")]
-    pub shell: Option<String>,
+    pub(crate) shell: Option<String>,
     /// Print what restores the environment from before `kctx env`
     #[arg(long, conflicts_with_all = ["context", "namespace", "no_aws"])]
-    pub off: bool,
+    pub(crate) off: bool,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     #[command(flatten)]
-    pub session: SessionArgs,
+    pub(crate) session: SessionArgs,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct PromptArgs {}
+pub(crate) struct PromptArgs {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
+pub(crate) enum ReportFormat {
     Text,
     Json,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct WhoamiArgs {
+pub(crate) struct WhoamiArgs {
     /// Context whose credentials to use (default: the current context)
     #[arg(long, add = ArgValueCandidates::new(context_candidates))]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "text")]
-    pub output: ReportFormat,
+    pub(crate) output: ReportFormat,
     /// Do not ask the cluster who it says you are (only the AWS side)
     #[arg(long)]
-    pub no_cluster: bool,
+    pub(crate) no_cluster: bool,
     /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
-    pub request_timeout: std::time::Duration,
+    pub(crate) request_timeout: std::time::Duration,
 }
 
 /// Which cluster, and with whose credentials: a context's (default: the current one), or a
 /// cluster name with the default AWS credentials.
 #[derive(Args, Debug, Clone)]
-pub struct AccessTarget {
+pub(crate) struct AccessTarget {
     /// Context to take the cluster, region and credentials from (default: the current context)
     #[arg(long, add = ArgValueCandidates::new(context_candidates))]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
     /// AWS region (overrides the context's)
     #[arg(long)]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// AWS profile to call the EKS API with (overrides the context's)
     #[arg(long)]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
 }
 
 /// Where the aws-auth ConfigMap is read from.
 #[derive(Args, Debug, Clone)]
-pub struct AwsAuthArgs {
+pub(crate) struct AwsAuthArgs {
     /// Read aws-auth from this file (`kubectl get cm aws-auth -n kube-system -o yaml`) instead
     /// of the cluster
     #[arg(long, value_name = "FILE")]
-    pub aws_auth_file: Option<std::path::PathBuf>,
+    pub(crate) aws_auth_file: Option<std::path::PathBuf>,
     /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
-    pub request_timeout: std::time::Duration,
+    pub(crate) request_timeout: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]
 #[command(args_conflicts_with_subcommands = true)]
-pub struct AccessArgs {
+pub(crate) struct AccessArgs {
     #[command(subcommand)]
-    pub command: Option<AccessCommand>,
+    pub(crate) command: Option<AccessCommand>,
     /// EKS cluster name (with --region), instead of a context
     #[arg(long, conflicts_with = "context")]
-    pub cluster: Option<String>,
+    pub(crate) cluster: Option<String>,
     #[command(flatten)]
-    pub target: AccessTarget,
+    pub(crate) target: AccessTarget,
     #[command(flatten)]
-    pub aws_auth: AwsAuthArgs,
+    pub(crate) aws_auth: AwsAuthArgs,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "text")]
-    pub output: ReportFormat,
+    pub(crate) output: ReportFormat,
 }
 
 /// Where `access migrate` ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum TargetMode {
+pub(crate) enum TargetMode {
     #[value(name = "API_AND_CONFIG_MAP")]
     ApiAndConfigMap,
     #[value(name = "API")]
@@ -224,7 +224,7 @@ pub enum TargetMode {
 }
 
 impl TargetMode {
-    pub fn mode(self) -> crate::aws::access::AuthMode {
+    pub(crate) fn mode(self) -> crate::aws::access::AuthMode {
         match self {
             TargetMode::ApiAndConfigMap => crate::aws::access::AuthMode::ApiAndConfigMap,
             TargetMode::Api => crate::aws::access::AuthMode::Api,
@@ -233,82 +233,94 @@ impl TargetMode {
 }
 
 #[derive(Subcommand, Debug, Clone)]
-pub enum AccessCommand {
+pub(crate) enum AccessCommand {
     /// List a cluster's access entries with their policies, and its aws-auth mappings
-    List {
-        /// EKS cluster name (default: the context's cluster)
-        #[arg(conflicts_with = "context")]
-        cluster: Option<String>,
-        #[command(flatten)]
-        target: AccessTarget,
-        #[command(flatten)]
-        aws_auth: AwsAuthArgs,
-        /// Output format
-        #[arg(long, short = 'o', value_enum, default_value = "text")]
-        output: ReportFormat,
-    },
+    List(AccessListArgs),
     /// Create an access entry (if missing) and associate an access policy
-    Grant {
-        /// IAM principal ARN (role or user)
-        principal_arn: String,
-        /// Policy: ARN, name (AmazonEKSViewPolicy) or cluster-admin, admin, edit, view
-        #[arg(long)]
-        policy: Option<String>,
-        /// Scope the policy to these namespaces (default: the whole cluster)
-        #[arg(long = "namespace", short = 'n', value_name = "NS")]
-        namespaces: Vec<String>,
-        /// Entry type: STANDARD (default), EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX
-        #[arg(long = "type", value_name = "TYPE")]
-        kind: Option<String>,
-        /// Kubernetes groups the principal gets (for RBAC bindings)
-        #[arg(long, value_name = "GROUP", num_args = 1..)]
-        kubernetes_groups: Vec<String>,
-        /// Kubernetes username (default: EKS's, from the principal)
-        #[arg(long)]
-        username: Option<String>,
-        /// EKS cluster name (default: the context's cluster)
-        #[arg(conflicts_with = "context")]
-        cluster: Option<String>,
-        #[command(flatten)]
-        target: AccessTarget,
-    },
+    Grant(GrantArgs),
     /// Disassociate one access policy, or delete the whole access entry
-    Revoke {
-        /// IAM principal ARN (role or user)
-        principal_arn: String,
-        /// Only disassociate this policy (default: delete the access entry)
-        #[arg(long)]
-        policy: Option<String>,
-        /// EKS cluster name (default: the context's cluster)
-        #[arg(conflicts_with = "context")]
-        cluster: Option<String>,
-        #[command(flatten)]
-        target: AccessTarget,
-    },
+    Revoke(RevokeArgs),
     /// Move aws-auth's mappings to access entries (eksctl's rules); a plan unless --approve
-    Migrate {
-        /// EKS cluster name (default: the context's cluster)
-        #[arg(conflicts_with = "context")]
-        cluster: Option<String>,
-        /// Where to end: API_AND_CONFIG_MAP (aws-auth still read) or API (one-way: it no
-        /// longer is; only when every mapping moved)
-        #[arg(long, value_enum, default_value = "API_AND_CONFIG_MAP")]
-        target_authentication_mode: TargetMode,
-        /// Make the changes (without it: print the plan, change nothing)
-        #[arg(long)]
-        approve: bool,
-        #[command(flatten)]
-        target: AccessTarget,
-        #[command(flatten)]
-        aws_auth: AwsAuthArgs,
-        /// Output format
-        #[arg(long, short = 'o', value_enum, default_value = "text")]
-        output: ReportFormat,
-    },
+    Migrate(MigrateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct AccessListArgs {
+    /// EKS cluster name (default: the context's cluster)
+    #[arg(conflicts_with = "context")]
+    pub(crate) cluster: Option<String>,
+    #[command(flatten)]
+    pub(crate) target: AccessTarget,
+    #[command(flatten)]
+    pub(crate) aws_auth: AwsAuthArgs,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub(crate) output: ReportFormat,
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct GrantArgs {
+    /// IAM principal ARN (role or user)
+    pub(crate) principal_arn: String,
+    /// Policy: ARN, name (AmazonEKSViewPolicy) or cluster-admin, admin, edit, view
+    #[arg(long)]
+    pub(crate) policy: Option<String>,
+    /// Scope the policy to these namespaces (default: the whole cluster)
+    #[arg(long = "namespace", short = 'n', value_name = "NS")]
+    pub(crate) namespaces: Vec<String>,
+    /// Entry type: STANDARD (default), EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX
+    #[arg(long = "type", value_name = "TYPE")]
+    pub(crate) kind: Option<String>,
+    /// Kubernetes groups the principal gets (for RBAC bindings)
+    #[arg(long, value_name = "GROUP", num_args = 1..)]
+    pub(crate) kubernetes_groups: Vec<String>,
+    /// Kubernetes username (default: EKS's, from the principal)
+    #[arg(long)]
+    pub(crate) username: Option<String>,
+    /// EKS cluster name (default: the context's cluster)
+    #[arg(conflicts_with = "context")]
+    pub(crate) cluster: Option<String>,
+    #[command(flatten)]
+    pub(crate) target: AccessTarget,
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct RevokeArgs {
+    /// IAM principal ARN (role or user)
+    pub(crate) principal_arn: String,
+    /// Only disassociate this policy (default: delete the access entry)
+    #[arg(long)]
+    pub(crate) policy: Option<String>,
+    /// EKS cluster name (default: the context's cluster)
+    #[arg(conflicts_with = "context")]
+    pub(crate) cluster: Option<String>,
+    #[command(flatten)]
+    pub(crate) target: AccessTarget,
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct MigrateArgs {
+    /// EKS cluster name (default: the context's cluster)
+    #[arg(conflicts_with = "context")]
+    pub(crate) cluster: Option<String>,
+    /// Where to end: API_AND_CONFIG_MAP (aws-auth still read) or API (one-way: it no
+    /// longer is; only when every mapping moved)
+    #[arg(long, value_enum, default_value = "API_AND_CONFIG_MAP")]
+    pub(crate) target_authentication_mode: TargetMode,
+    /// Make the changes (without it: print the plan, change nothing)
+    #[arg(long)]
+    pub(crate) approve: bool,
+    #[command(flatten)]
+    pub(crate) target: AccessTarget,
+    #[command(flatten)]
+    pub(crate) aws_auth: AwsAuthArgs,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub(crate) output: ReportFormat,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ListFormat {
+pub(crate) enum ListFormat {
     /// One context per line: on a terminal the current one highlighted (or marked `*` without
     /// colour); piped, bare names
     Plain,
@@ -321,36 +333,36 @@ pub enum ListFormat {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "plain")]
-    pub output: ListFormat,
+    pub(crate) output: ListFormat,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct UseArgs {
+pub(crate) struct UseArgs {
     /// Context to switch to, or `-` for the previous one (none: pick one on a terminal)
     #[arg(add = ArgValueCandidates::new(context_candidates), allow_hyphen_values = true)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct RenameArgs {
+pub(crate) struct RenameArgs {
     /// Context to rename (`.` = the current one), or NEW=OLD
     #[arg(value_name = "OLD|NEW=OLD", add = ArgValueCandidates::new(context_candidates))]
-    pub old: String,
+    pub(crate) old: String,
     /// New name (not with NEW=OLD)
-    pub new: Option<String>,
+    pub(crate) new: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct RmArgs {
+pub(crate) struct RmArgs {
     /// Contexts to remove (`.` = the current one)
     #[arg(required = true, add = ArgValueCandidates::new(context_candidates))]
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// Keep the cluster and user entries even when no other context uses them
     #[arg(long)]
-    pub keep_entries: bool,
+    pub(crate) keep_entries: bool,
 }
 
 /// Namespace names for completion: from the current context's cluster, with a short timeout;
@@ -378,27 +390,27 @@ fn timeout_value(s: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct NsArgs {
+pub(crate) struct NsArgs {
     /// Namespace to set (checked in the cluster), or `-` for the previous one; none: pick one
     /// on a terminal, list them otherwise
     #[arg(allow_hyphen_values = true, add = ArgValueCandidates::new(namespace_candidates))]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// Print the current namespace (`default` when the context sets none)
     #[arg(short = 'c', long, conflicts_with_all = ["namespace", "unset"])]
-    pub current: bool,
+    pub(crate) current: bool,
     /// Remove the namespace from the current context
     #[arg(long, conflicts_with = "namespace")]
-    pub unset: bool,
+    pub(crate) unset: bool,
     /// Set the namespace without checking that it exists
     #[arg(short = 'f', long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
-    pub request_timeout: std::time::Duration,
+    pub(crate) request_timeout: std::time::Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
@@ -407,14 +419,14 @@ pub enum Shell {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// Shell to print the completion script for
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub(crate) shell: Shell,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExecCommand {
+pub(crate) enum ExecCommand {
     /// `kctx token …` (fast, cached)
     Kctx,
     /// `aws eks get-token …`, exactly as `aws eks update-kubeconfig` writes it
@@ -423,7 +435,7 @@ pub enum ExecCommand {
 
 /// Which identities and regions to search (`kctx discover`, `kctx add`).
 #[derive(Args, Debug, Clone, Default)]
-pub struct SearchScope {
+pub(crate) struct SearchScope {
     /// AWS profile; for `discover` and `add --all` repeatable, each one searched (default:
     /// AWS_PROFILE or the default credentials). Written into the user's exec env as AWS_PROFILE
     #[arg(
@@ -431,22 +443,22 @@ pub struct SearchScope {
         value_name = "PROFILE",
         conflicts_with = "all_profiles"
     )]
-    pub profiles: Vec<String>,
+    pub(crate) profiles: Vec<String>,
     /// Every profile in the AWS config files that has credentials (keys, role, SSO,
     /// credential_process)
     #[arg(long)]
-    pub all_profiles: bool,
+    pub(crate) all_profiles: bool,
     /// AWS region; for `discover` and `add --all` repeatable (default: AWS_REGION,
     /// AWS_DEFAULT_REGION, then the profile's region)
     #[arg(long = "region", value_name = "REGION", conflicts_with = "all_regions")]
-    pub regions: Vec<String>,
+    pub(crate) regions: Vec<String>,
     /// Every region of the profile's partition (regions not enabled for the account are skipped)
     #[arg(long)]
-    pub all_regions: bool,
+    pub(crate) all_regions: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DiscoverFormat {
+pub(crate) enum DiscoverFormat {
     /// Name, region, account, profile, status, version, and the context that has it
     Table,
     /// JSON for scripts: clusters and failures
@@ -456,81 +468,84 @@ pub enum DiscoverFormat {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct DiscoverArgs {
+pub(crate) struct DiscoverArgs {
     #[command(flatten)]
-    pub scope: SearchScope,
+    pub(crate) scope: SearchScope,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "table")]
-    pub output: DiscoverFormat,
+    pub(crate) output: DiscoverFormat,
 }
 
 #[derive(Args, Debug, Clone)]
 #[command(group = clap::ArgGroup::new("cluster_name").required(true))]
-pub struct AddArgs {
+pub(crate) struct AddArgs {
     /// EKS cluster name
     #[arg(group = "cluster_name")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// EKS cluster name (the AWS CLI's spelling)
     #[arg(long = "name", value_name = "NAME", group = "cluster_name")]
-    pub name_flag: Option<String>,
+    pub(crate) name_flag: Option<String>,
     /// Every cluster the profiles can see in the regions (one write; see --alias-template,
     /// --prune)
     #[arg(long, group = "cluster_name", conflicts_with_all = ["alias", "user_alias", "assume_role_arn", "verbose"])]
-    pub all: bool,
+    pub(crate) all: bool,
     #[command(flatten)]
-    pub scope: SearchScope,
+    pub(crate) scope: SearchScope,
     /// With --all: context names, from {cluster} {region} {account} {profile} {partition}
     /// (default: {cluster}, or {cluster}.{region}, then {cluster}.{region}.{account}, where
     /// names would collide)
     #[arg(long, value_name = "TEMPLATE", requires = "all")]
-    pub alias_template: Option<String>,
+    pub(crate) alias_template: Option<String>,
     /// With --all: remove contexts an earlier `add --all` made whose cluster is gone (only in
     /// the profiles and regions searched; hand-made contexts are never touched)
     #[arg(long, requires = "all")]
-    pub prune: bool,
+    pub(crate) prune: bool,
     /// IAM role the user's token is signed with (written into the exec args)
     #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
+    pub(crate) role_arn: Option<String>,
     /// IAM role to assume only for reading the cluster (cross-account)
     #[arg(long, value_name = "ARN")]
-    pub assume_role_arn: Option<String>,
+    pub(crate) assume_role_arn: Option<String>,
     /// Context name (default: the user name)
     #[arg(long, value_name = "CONTEXT")]
-    pub alias: Option<String>,
+    pub(crate) alias: Option<String>,
     /// User name (default: the cluster ARN)
     #[arg(long, value_name = "USER")]
-    pub user_alias: Option<String>,
+    pub(crate) user_alias: Option<String>,
     /// Kubeconfig file to write (default: KUBECONFIG's rules, then ~/.kube/config)
     #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<String>,
+    pub(crate) kubeconfig: Option<String>,
     /// Proxy URL written into the cluster entry
     #[arg(long, value_name = "URL")]
-    pub proxy_url: Option<String>,
+    pub(crate) proxy_url: Option<String>,
     /// Which command the user entry runs for credentials
     #[arg(long, value_enum, default_value = "kctx")]
-    pub exec: ExecCommand,
+    pub(crate) exec: ExecCommand,
     /// Print the merged kubeconfig to stdout (with --all: the contexts added, updated,
     /// unchanged and pruned) and write nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Also print the context, user and cluster entries written
     #[arg(long)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum CacheCommand {
+pub(crate) enum CacheCommand {
     /// List cached entries (never tokens or keys)
     List,
     /// Remove expired entries; with --all every entry, with --cluster that cluster's tokens
-    Clear {
-        /// Remove every entry
-        #[arg(long, conflicts_with = "cluster")]
-        all: bool,
-        /// Remove the tokens cached for this cluster name or id
-        #[arg(long, value_name = "NAME")]
-        cluster: Option<String>,
-    },
+    Clear(CacheClearArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct CacheClearArgs {
+    /// Remove every entry
+    #[arg(long, conflicts_with = "cluster")]
+    pub(crate) all: bool,
+    /// Remove the tokens cached for this cluster name or id
+    #[arg(long, value_name = "NAME")]
+    pub(crate) cluster: Option<String>,
 }
 
 /// clap's parse errors with the tips that mislead here replaced. clap suggests `-- --flag` to

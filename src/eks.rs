@@ -12,15 +12,15 @@ use crate::kubeconfig::{EksExec, Kind, Merged};
 
 /// A context whose user gets EKS credentials through an exec plugin.
 #[derive(Debug, Clone)]
-pub struct EksContext {
-    pub context: String,
+pub(crate) struct EksContext {
+    pub(crate) context: String,
     /// The EKS cluster name (for the EKS API).
-    pub cluster_name: String,
-    pub exec: EksExec,
+    pub(crate) cluster_name: String,
+    pub(crate) exec: EksExec,
 }
 
 /// Reads `context` (default: the current one) and its user's exec entry.
-pub fn eks_context(merged: &Merged, context: Option<&str>) -> Result<EksContext> {
+pub(crate) fn eks_context(merged: &Merged, context: Option<&str>) -> Result<EksContext> {
     let name = merged.context_or_current(context)?;
     let field = |k: &str| merged.field(Kind::Contexts, &name, k).map(str::to_owned);
     let user = field("user").ok_or_else(|| anyhow!("context {name:?} names no user"))?;
@@ -51,7 +51,7 @@ pub fn eks_context(merged: &Merged, context: Option<&str>) -> Result<EksContext>
 
 /// Resolves credentials exactly as the exec entry would: its env (AWS_PROFILE, …), region and
 /// role. Returns them with the region/endpoint target.
-pub fn exec_credentials(
+pub(crate) fn exec_credentials(
     exec: &EksExec,
     profile_override: Option<&str>,
     rt: &mut Option<tokio::runtime::Runtime>,

@@ -4,14 +4,14 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-pub const V1: &str = "client.authentication.k8s.io/v1";
-pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
-pub const V1ALPHA1: &str = "client.authentication.k8s.io/v1alpha1";
+pub(crate) const V1: &str = "client.authentication.k8s.io/v1";
+pub(crate) const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+pub(crate) const V1ALPHA1: &str = "client.authentication.k8s.io/v1alpha1";
 
 /// The apiVersion to answer with, from the `KUBERNETES_EXEC_INFO` kubectl passes, and an
 /// optional warning for stderr. Mirrors `aws eks get-token`: v1 and v1beta1 are echoed,
 /// v1alpha1 is echoed with a deprecation warning, anything else falls back to v1beta1.
-pub fn api_version(exec_info: Option<&str>) -> (&'static str, Option<String>) {
+pub(crate) fn api_version(exec_info: Option<&str>) -> (&'static str, Option<String>) {
     let raw = match exec_info {
         None => return (V1BETA1, None),
         Some(s) if s.trim().is_empty() => return (V1BETA1, None),
@@ -51,10 +51,10 @@ pub fn api_version(exec_info: Option<&str>) -> (&'static str, Option<String>) {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct Status {
+pub(crate) struct Status {
     #[serde(rename = "expirationTimestamp")]
-    pub expiration_timestamp: String,
-    pub token: String,
+    pub(crate) expiration_timestamp: String,
+    pub(crate) token: String,
 }
 
 #[derive(Serialize)]
@@ -84,7 +84,7 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
 }
 
 /// The single JSON document `kctx token` prints (with a trailing newline).
-pub fn render(api_version: &str, status: &Status) -> String {
+pub(crate) fn render(api_version: &str, status: &Status) -> String {
     let mut s = serde_json::to_string(&ExecCredential {
         kind: "ExecCredential",
         api_version,

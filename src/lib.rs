@@ -1,7 +1,8 @@
 //! kctx: an EKS exec credential plugin and a kubeconfig manager.
 //!
 //! The binary (`src/main.rs`) is a thin shell over these modules, in layers; a module imports
-//! only from its own layer or below (`scripts/arch_report.py --check` enforces it):
+//! only from its own layer or below (`scripts/arch_report.py --check`, run by the tests,
+//! enforces it):
 //! 1. leaves: `paths`, `report` (one-line errors), `exec_credential` (the plugin protocol),
 //!    `yaml` (span-preserving documents, the emitter and the verified text editor);
 //! 2. `store` (atomic owner-keeping writes, private directories, the token cache, `use -`
@@ -13,17 +14,37 @@
 //!    credentials its exec entry signs with);
 //! 6. `session`: per-shell kubeconfigs;
 //! 7. `cli` (the command line) and `cmd` (one file per subcommand) on top.
+//!
+//! Everything is crate-private; this file re-exports only what `src/main.rs` and the
+//! integration tests (`tests/it`) use, so the compiler reports dead code.
 
-pub mod aws;
-pub mod cli;
-pub mod cmd;
-pub mod eks;
-pub mod exec_credential;
-pub mod kube;
-pub mod kubeconfig;
-pub mod paths;
-pub mod report;
-pub mod session;
-pub mod store;
-pub mod token;
-pub mod yaml;
+mod aws;
+mod cli;
+mod cmd;
+mod eks;
+mod exec_credential;
+mod kube;
+mod kubeconfig;
+mod paths;
+mod report;
+mod session;
+mod store;
+mod token;
+mod yaml;
+
+// what src/main.rs runs
+pub use cli::{friendlier, Cli};
+pub use cmd::{complete_env, run};
+pub use report::one_line;
+
+// what the integration tests use: the kubeconfig engine, the YAML writer, presigning, the
+// token's timestamps, and per-shell scope and quoting
+pub use aws::discover::PARTITION_REGIONS;
+pub use aws::sts;
+pub use exec_credential::{parse_rfc3339, rfc3339};
+pub use kubeconfig::model::{KubeFile, Merged};
+pub use kubeconfig::ops::{apply as apply_ops, Op};
+pub use kubeconfig::Kind;
+pub use session::{quote_posix, scope as session_scope};
+pub use token::signed_at as token_signed_at;
+pub use yaml::emit::{document as emit_document, plain_ok};

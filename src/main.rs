@@ -10,16 +10,16 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     // Shell completion requests (only when KCTX_COMPLETE is set; otherwise a no-op).
-    kctx::cmd::complete_env();
-    let mut cmd = kctx::cli::Cli::command();
+    kctx::complete_env();
+    let mut cmd = kctx::Cli::command();
     let matches = cmd
         .try_get_matches_from_mut(std::env::args_os())
-        .unwrap_or_else(|e| kctx::cli::friendlier(e).exit());
-    let cli = kctx::cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    match kctx::cmd::run(cli) {
+        .unwrap_or_else(|e| kctx::friendlier(e).exit());
+    let cli = kctx::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match kctx::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kctx: error: {}", kctx::report::one_line(&format!("{e:#}")));
+            eprintln!("kctx: error: {}", kctx::one_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

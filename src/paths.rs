@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 /// The home directory (`.` when none can be found).
-pub fn home() -> PathBuf {
+pub(crate) fn home() -> PathBuf {
     dirs::home_dir().unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// `~` and `~/…` expanded to the home directory.
-pub fn expand_tilde(p: &str) -> PathBuf {
+pub(crate) fn expand_tilde(p: &str) -> PathBuf {
     if p == "~" {
         return home();
     }
@@ -21,6 +21,6 @@ pub fn expand_tilde(p: &str) -> PathBuf {
 }
 
 /// Absolute form of a path, without resolving symlinks.
-pub fn absolute(p: &Path) -> PathBuf {
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }

@@ -1,7 +1,7 @@
 //! Errors as one line a user can act on: an error's causes joined, whitespace folded.
 
 /// An error and its sources, joined with ": " (Display only, no Debug dumps).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

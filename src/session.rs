@@ -31,23 +31,23 @@ use crate::kubeconfig::{EksExec, Kind, Merged};
 use crate::store::private::PrivateDir;
 use crate::yaml::emit::{self, Style};
 
-pub const FILE_VAR: &str = "KCTX_SHELL_FILE";
-pub const SAVED_VAR: &str = "KCTX_SAVED";
+pub(crate) const FILE_VAR: &str = "KCTX_SHELL_FILE";
+pub(crate) const SAVED_VAR: &str = "KCTX_SAVED";
 
 /// What the environment held before a session took over (None = unset).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Saved {
+pub(crate) struct Saved {
     #[serde(rename = "KUBECONFIG")]
-    pub kubeconfig: Option<String>,
+    pub(crate) kubeconfig: Option<String>,
     #[serde(rename = "AWS_PROFILE")]
-    pub aws_profile: Option<String>,
+    pub(crate) aws_profile: Option<String>,
     #[serde(rename = "AWS_REGION")]
-    pub aws_region: Option<String>,
+    pub(crate) aws_region: Option<String>,
 }
 
 impl Saved {
     /// The environment as it is now.
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         let var = |k: &str| std::env::var(k).ok();
         Self {
             kubeconfig: var("KUBECONFIG"),
@@ -59,12 +59,12 @@ impl Saved {
 
 /// The session this process runs in, when `KUBECONFIG` is still the session's file.
 #[derive(Debug, Clone)]
-pub struct Session {
-    pub file: PathBuf,
-    pub saved: Saved,
+pub(crate) struct Session {
+    pub(crate) file: PathBuf,
+    pub(crate) saved: Saved,
 }
 
-pub fn current() -> Option<Session> {
+pub(crate) fn current() -> Option<Session> {
     let file = std::env::var(FILE_VAR).ok().filter(|f| !f.is_empty())?;
     if std::env::var("KUBECONFIG").ok().as_deref() != Some(file.as_str()) {
         return None; // the user pointed KUBECONFIG elsewhere since
@@ -80,7 +80,7 @@ pub fn current() -> Option<Session> {
 }
 
 /// The user's kubeconfig files: those `KUBECONFIG` named before the session, else the usual.
-pub fn library_paths() -> Vec<PathBuf> {
+pub(crate) fn library_paths() -> Vec<PathBuf> {
     match current() {
         Some(s) => crate::kubeconfig::paths_from(s.saved.kubeconfig.as_deref()),
         None => crate::kubeconfig::paths(),
@@ -88,7 +88,7 @@ pub fn library_paths() -> Vec<PathBuf> {
 }
 
 /// The private directory session files live in.
-pub fn runtime_dir() -> Result<PrivateDir> {
+pub(crate) fn runtime_dir() -> Result<PrivateDir> {
     let candidates: Vec<PathBuf> = std::env::var_os("XDG_RUNTIME_DIR")
         .filter(|d| !d.is_empty() && Path::new(d).is_dir())
         .map(|d| PathBuf::from(d).join("kctx"))
@@ -150,7 +150,7 @@ pub fn scope() -> String {
 }
 
 /// Removes session files of scope `ours` whose process is gone (shells that were killed).
-pub fn clean_stale(dir: &PrivateDir, ours: &str) -> usize {
+pub(crate) fn clean_stale(dir: &PrivateDir, ours: &str) -> usize {
     let mut n = 0;
     for name in dir.names() {
         let Some(stem) = name.strip_suffix(".yaml") else {
@@ -180,7 +180,7 @@ pub fn clean_stale(dir: &PrivateDir, ours: &str) -> usize {
 /// their own child; where a subshell stands between (a compound command substitution), that
 /// subshell writes into the same pipe as kctx, so the owner is the nearest ancestor whose
 /// standard output is not kctx's pipe.
-pub fn owner_for_env() -> i32 {
+pub(crate) fn owner_for_env() -> i32 {
     // SAFETY: getppid cannot fail.
     let mut owner = unsafe { libc::getppid() };
     let stdout_of = |pid: &str| std::fs::read_link(format!("/proc/{pid}/fd/1")).ok();
@@ -211,7 +211,7 @@ pub fn owner_for_env() -> i32 {
 
 /// The kubeconfig text of a session on `context` of `library`: the context (with `namespace`
 /// when given), its cluster and user, and current-context.
-pub fn content(library: &Merged, context: &str, namespace: Option<&str>) -> Result<String> {
+pub(crate) fn content(library: &Merged, context: &str, namespace: Option<&str>) -> Result<String> {
     if !library.has(Kind::Contexts, context) {
         return Err(library.unknown(Kind::Contexts, context));
     }
@@ -280,7 +280,7 @@ pub fn content(library: &Merged, context: &str, namespace: Option<&str>) -> Resu
 }
 
 /// Creates a session file for `owner` and returns its path.
-pub fn create(
+pub(crate) fn create(
     owner: i32,
     library: &Merged,
     context: &str,
@@ -303,7 +303,7 @@ pub fn create(
 }
 
 /// Replaces a session file's content (a switch inside the session), atomically.
-pub fn replace(
+pub(crate) fn replace(
     file: &Path,
     library: &Merged,
     context: &str,
@@ -325,12 +325,12 @@ pub fn replace(
 }
 
 /// Removes a session file (missing is fine).
-pub fn remove(file: &Path) {
+pub(crate) fn remove(file: &Path) {
     let _ = std::fs::remove_file(file);
 }
 
 /// AWS_PROFILE and AWS_REGION of a context whose user gets EKS credentials.
-pub fn aws_env(library: &Merged, context: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn aws_env(library: &Merged, context: &str) -> Vec<(&'static str, String)> {
     let Some(exec) = library
         .field(Kind::Contexts, context, "user")
         .and_then(|u| library.body(Kind::Users, u))
@@ -349,7 +349,7 @@ pub fn aws_env(library: &Merged, context: &str) -> Vec<(&'static str, String)> {
 }
 
 /// The environment a session sets: (name, value) pairs; `None` = unset.
-pub fn variables(
+pub(crate) fn variables(
     file: &Path,
     saved: &Saved,
     aws: &[(&'static str, String)],
@@ -368,7 +368,7 @@ pub fn variables(
 
 /// AWS_PROFILE and AWS_REGION for a session on a context: the context's (`aws`), else what
 /// was saved before the first session (`None` = unset).
-pub fn aws_variables(
+pub(crate) fn aws_variables(
     aws: &[(&'static str, String)],
     saved: &Saved,
 ) -> Vec<(&'static str, Option<String>)> {
@@ -386,12 +386,12 @@ pub fn aws_variables(
 
 /// What a new session saves: the current session's saved values inside one (so that `--off`
 /// and the library still refer to the user's own setup), else the environment now.
-pub fn saved_for_new() -> Saved {
+pub(crate) fn saved_for_new() -> Saved {
     current().map(|s| s.saved).unwrap_or_else(Saved::now)
 }
 
 /// The environment that restores what a session saved.
-pub fn restore(saved: &Saved) -> Vec<(&'static str, Option<String>)> {
+pub(crate) fn restore(saved: &Saved) -> Vec<(&'static str, Option<String>)> {
     vec![
         ("KUBECONFIG", saved.kubeconfig.clone()),
         ("AWS_PROFILE", saved.aws_profile.clone()),
@@ -407,7 +407,7 @@ pub fn quote_posix(s: &str) -> String {
 }
 
 /// A shell word for a command shown to the user: bare when it needs no quotes.
-pub fn word_posix(s: &str) -> String {
+pub(crate) fn word_posix(s: &str) -> String {
     let plain = !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:@=+,%".contains(&b));
@@ -419,19 +419,19 @@ pub fn word_posix(s: &str) -> String {
 }
 
 /// A shell word for fish: single quotes, with `\` and `'` escaped.
-pub fn quote_fish(s: &str) -> String {
+pub(crate) fn quote_fish(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Syntax {
+pub(crate) enum Syntax {
     Posix,
     Fish,
 }
 
 impl Syntax {
     /// From `--shell`, else the shell running kctx (the parent process), else `$SHELL`.
-    pub fn detect(explicit: Option<&str>) -> Self {
+    pub(crate) fn detect(explicit: Option<&str>) -> Self {
         // SAFETY: getppid cannot fail.
         let parent = unsafe { libc::getppid() };
         let running = std::fs::read_to_string(format!("/proc/{parent}/comm"))
@@ -450,7 +450,7 @@ impl Syntax {
     }
 
     /// Lines that set (or unset) the variables, safe to `eval` / `source`.
-    pub fn render(self, vars: &[(&str, Option<String>)]) -> String {
+    pub(crate) fn render(self, vars: &[(&str, Option<String>)]) -> String {
         let mut out = String::new();
         for (k, v) in vars {
             match (self, v) {

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::http::Response as HttpResponse;
 /// A cluster's authentication mode (`accessConfig.authenticationMode`): which of access
 /// entries and the aws-auth ConfigMap EKS reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum AuthMode {
+pub(crate) enum AuthMode {
     /// aws-auth only.
     ConfigMap,
     /// An access entry decides; without one, aws-auth.
@@ -20,7 +20,7 @@ pub enum AuthMode {
 }
 
 impl AuthMode {
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "CONFIG_MAP" => Some(Self::ConfigMap),
             "API_AND_CONFIG_MAP" => Some(Self::ApiAndConfigMap),
@@ -29,7 +29,7 @@ impl AuthMode {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::ConfigMap => "CONFIG_MAP",
             Self::ApiAndConfigMap => "API_AND_CONFIG_MAP",
@@ -38,12 +38,12 @@ impl AuthMode {
     }
 
     /// Whether EKS reads access entries in this mode.
-    pub fn reads_entries(self) -> bool {
+    pub(crate) fn reads_entries(self) -> bool {
         self != Self::ConfigMap
     }
 
     /// Whether EKS reads aws-auth in this mode.
-    pub fn reads_aws_auth(self) -> bool {
+    pub(crate) fn reads_aws_auth(self) -> bool {
         self != Self::Api
     }
 }
@@ -62,24 +62,24 @@ impl serde::Serialize for AuthMode {
 
 /// What DescribeCluster says of access.
 #[derive(Debug, Clone, Copy)]
-pub struct AccessConfig {
-    pub mode: AuthMode,
+pub(crate) struct AccessConfig {
+    pub(crate) mode: AuthMode,
     /// `bootstrapClusterCreatorAdminPermissions`: the creator is a cluster admin (in
     /// CONFIG_MAP mode invisibly; otherwise through an access entry EKS made).
-    pub bootstrap_creator_admin: Option<bool>,
+    pub(crate) bootstrap_creator_admin: Option<bool>,
 }
 
 /// A cluster's access entries, through one EKS client.
-pub struct Eks<'a> {
-    pub rt: &'a tokio::runtime::Runtime,
-    pub client: aws_sdk_eks::Client,
-    pub cluster: String,
-    pub region: String,
+pub(crate) struct Eks<'a> {
+    pub(crate) rt: &'a tokio::runtime::Runtime,
+    pub(crate) client: aws_sdk_eks::Client,
+    pub(crate) cluster: String,
+    pub(crate) region: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-pub enum Scope {
+pub(crate) enum Scope {
     Cluster,
     Namespace { namespaces: Vec<String> },
 }
@@ -115,7 +115,7 @@ impl Scope {
         }
     }
 
-    pub fn from_namespaces(ns: &[String]) -> Self {
+    pub(crate) fn from_namespaces(ns: &[String]) -> Self {
         if ns.is_empty() {
             Scope::Cluster
         } else {
@@ -136,15 +136,15 @@ impl Scope {
 
 /// What CreateAccessEntry is given besides the principal.
 #[derive(Debug, Clone, Default)]
-pub struct NewEntry {
+pub(crate) struct NewEntry {
     /// STANDARD (default), EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX
-    pub kind: Option<String>,
-    pub username: Option<String>,
-    pub groups: Vec<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) username: Option<String>,
+    pub(crate) groups: Vec<String>,
 }
 
 /// Entry types that EKS accepts, and whether each takes username, groups and policies.
-pub const ENTRY_TYPES: [&str; 5] = [
+pub(crate) const ENTRY_TYPES: [&str; 5] = [
     "STANDARD",
     "EC2_LINUX",
     "EC2_WINDOWS",
@@ -155,7 +155,7 @@ pub const ENTRY_TYPES: [&str; 5] = [
 /// Checks a new entry as EKS would, before calling it: known type; node types take no
 /// username, groups or policy (and must be roles); no `system:` groups; no reserved username
 /// prefix; `{{SessionName}}` with a `:` before it.
-pub fn validate_entry(principal: &str, e: &NewEntry, policy: bool) -> Result<()> {
+pub(crate) fn validate_entry(principal: &str, e: &NewEntry, policy: bool) -> Result<()> {
     let kind = e.kind.as_deref().unwrap_or("STANDARD");
     if !ENTRY_TYPES.contains(&kind) {
         bail!(
@@ -194,44 +194,45 @@ pub fn validate_entry(principal: &str, e: &NewEntry, policy: bool) -> Result<()>
 }
 
 /// Username prefixes EKS reserves for itself.
-pub const RESERVED_USERNAME_PREFIXES: [&str; 5] = ["system:", "eks:", "aws:", "amazon:", "iam:"];
+pub(crate) const RESERVED_USERNAME_PREFIXES: [&str; 5] =
+    ["system:", "eks:", "aws:", "amazon:", "iam:"];
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Policy {
-    pub policy_arn: String,
-    pub scope: Scope,
+pub(crate) struct Policy {
+    pub(crate) policy_arn: String,
+    pub(crate) scope: Scope,
 }
 
 impl Policy {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         policy_name(&self.policy_arn)
     }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Entry {
-    pub principal_arn: String,
+pub(crate) struct Entry {
+    pub(crate) principal_arn: String,
     #[serde(rename = "type")]
-    pub kind: String,
-    pub username: String,
-    pub groups: Vec<String>,
-    pub policies: Vec<Policy>,
+    pub(crate) kind: String,
+    pub(crate) username: String,
+    pub(crate) groups: Vec<String>,
+    pub(crate) policies: Vec<Policy>,
 }
 
 impl Entry {
-    pub fn grants_something(&self) -> bool {
+    pub(crate) fn grants_something(&self) -> bool {
         !self.policies.is_empty() || !self.groups.is_empty()
     }
 }
 
 /// The last segment of a policy ARN.
-pub fn policy_name(arn: &str) -> &str {
+pub(crate) fn policy_name(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
 /// A full policy ARN from an ARN, a policy name, or a short form
 /// (`cluster-admin`, `admin`, `edit`, `view`, `admin-view`).
-pub fn policy_arn(input: &str, partition: &str) -> Result<String> {
+pub(crate) fn policy_arn(input: &str, partition: &str) -> Result<String> {
     if input.starts_with("arn:") {
         return Ok(input.to_owned());
     }
@@ -252,7 +253,7 @@ pub fn policy_arn(input: &str, partition: &str) -> Result<String> {
 }
 
 /// The partition of a region (for policy ARNs).
-pub fn partition(region: &str) -> &'static str {
+pub(crate) fn partition(region: &str) -> &'static str {
     crate::aws::sts::partition(region).name
 }
 
@@ -330,7 +331,7 @@ impl Eks<'_> {
 
     /// `accessConfig` of the cluster: its authentication mode (CONFIG_MAP when EKS reports
     /// none) and whether its creator was made an admin.
-    pub fn access_config(&self) -> Result<AccessConfig> {
+    pub(crate) fn access_config(&self) -> Result<AccessConfig> {
         let out = self
             .rt
             .block_on(self.client.describe_cluster().name(&self.cluster).send())
@@ -353,12 +354,12 @@ impl Eks<'_> {
     }
 
     /// `accessConfig.authenticationMode` (CONFIG_MAP when EKS reports none).
-    pub fn authentication_mode(&self) -> Result<AuthMode> {
+    pub(crate) fn authentication_mode(&self) -> Result<AuthMode> {
         Ok(self.access_config()?.mode)
     }
 
     /// Every access entry's principal ARN, following `nextToken`.
-    pub fn list_entries(&self) -> Result<Vec<String>> {
+    pub(crate) fn list_entries(&self) -> Result<Vec<String>> {
         paginate(|token| {
             let page = self
                 .rt
@@ -375,7 +376,7 @@ impl Eks<'_> {
     }
 
     /// One entry with its policies; `None` when there is no such entry.
-    pub fn entry(&self, principal: &str) -> Result<Option<Entry>> {
+    pub(crate) fn entry(&self, principal: &str) -> Result<Option<Entry>> {
         let out = match self.rt.block_on(
             self.client
                 .describe_access_entry()
@@ -400,7 +401,7 @@ impl Eks<'_> {
     }
 
     /// The access policies associated with an entry, following `nextToken`.
-    pub fn policies(&self, principal: &str) -> Result<Vec<Policy>> {
+    pub(crate) fn policies(&self, principal: &str) -> Result<Vec<Policy>> {
         paginate(|token| {
             let page = self
                 .rt
@@ -428,7 +429,7 @@ impl Eks<'_> {
 
     /// The entry that admits `principal`: its exact ARN, else (for roles) an entry naming the
     /// same role with a path.
-    pub fn find_for(&self, principal: &str) -> Result<Option<Entry>> {
+    pub(crate) fn find_for(&self, principal: &str) -> Result<Option<Entry>> {
         if let Some(e) = self.entry(principal)? {
             return Ok(Some(e));
         }
@@ -445,12 +446,8 @@ impl Eks<'_> {
         }
     }
 
-    pub fn create_entry(&self, principal: &str) -> Result<()> {
-        self.create_entry_with(principal, &NewEntry::default())
-    }
-
     /// CreateAccessEntry with a type, username and Kubernetes groups.
-    pub fn create_entry_with(&self, principal: &str, e: &NewEntry) -> Result<()> {
+    pub(crate) fn create_entry_with(&self, principal: &str, e: &NewEntry) -> Result<()> {
         self.rt
             .block_on(
                 self.client
@@ -467,7 +464,7 @@ impl Eks<'_> {
     }
 
     /// UpdateAccessEntry: a STANDARD entry's username and groups.
-    pub fn update_entry(
+    pub(crate) fn update_entry(
         &self,
         principal: &str,
         username: Option<&str>,
@@ -488,7 +485,7 @@ impl Eks<'_> {
     }
 
     /// UpdateClusterConfig of `accessConfig.authenticationMode`; returns the update's id.
-    pub fn set_authentication_mode(&self, mode: AuthMode) -> Result<String> {
+    pub(crate) fn set_authentication_mode(&self, mode: AuthMode) -> Result<String> {
         use aws_sdk_eks::types::{AuthenticationMode, UpdateAccessConfigRequest};
         let out = self
             .rt
@@ -513,7 +510,7 @@ impl Eks<'_> {
     }
 
     /// DescribeUpdate: (status, error messages).
-    pub fn update_status(&self, id: &str) -> Result<(String, Vec<String>)> {
+    pub(crate) fn update_status(&self, id: &str) -> Result<(String, Vec<String>)> {
         let out = self
             .rt
             .block_on(
@@ -550,7 +547,7 @@ impl Eks<'_> {
         ))
     }
 
-    pub fn delete_entry(&self, principal: &str) -> Result<()> {
+    pub(crate) fn delete_entry(&self, principal: &str) -> Result<()> {
         self.rt
             .block_on(
                 self.client
@@ -563,7 +560,7 @@ impl Eks<'_> {
         Ok(())
     }
 
-    pub fn associate(&self, principal: &str, policy_arn: &str, scope: &Scope) -> Result<()> {
+    pub(crate) fn associate(&self, principal: &str, policy_arn: &str, scope: &Scope) -> Result<()> {
         self.rt
             .block_on(
                 self.client
@@ -578,7 +575,7 @@ impl Eks<'_> {
         Ok(())
     }
 
-    pub fn disassociate(&self, principal: &str, policy_arn: &str) -> Result<()> {
+    pub(crate) fn disassociate(&self, principal: &str, policy_arn: &str) -> Result<()> {
         self.rt
             .block_on(
                 self.client
@@ -594,7 +591,7 @@ impl Eks<'_> {
 }
 
 /// Whether `existing` already grants `policy_arn` with `scope` (namespaces compared as sets).
-pub fn has_policy(existing: &[Policy], policy_arn: &str, scope: &Scope) -> bool {
+pub(crate) fn has_policy(existing: &[Policy], policy_arn: &str, scope: &Scope) -> bool {
     existing
         .iter()
         .any(|p| p.policy_arn == policy_arn && p.scope.normalized() == scope.normalized())

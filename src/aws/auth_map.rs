@@ -22,7 +22,7 @@ use crate::yaml::document::{Document, NodeId, Resolved};
 /// What a mapping matches.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Matcher {
+pub(crate) enum Matcher {
     Role {
         arn: String,
     },
@@ -42,19 +42,19 @@ pub enum Matcher {
 
 /// One mapping of the ConfigMap.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     /// `mapRoles`, `mapUsers` or `mapAccounts`
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// Line within that key's value (1-based).
-    pub line: usize,
+    pub(crate) line: usize,
     #[serde(flatten)]
-    pub matcher: Matcher,
-    pub username: String,
-    pub groups: Vec<String>,
+    pub(crate) matcher: Matcher,
+    pub(crate) username: String,
+    pub(crate) groups: Vec<String>,
 }
 
 impl Mapping {
-    pub fn principal(&self) -> String {
+    pub(crate) fn principal(&self) -> String {
         match &self.matcher {
             Matcher::Role { arn } | Matcher::User { arn } => arn.clone(),
             Matcher::Sso {
@@ -69,7 +69,7 @@ impl Mapping {
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self.matcher {
             Matcher::Role { .. } => "role",
             Matcher::Sso { .. } => "sso",
@@ -79,38 +79,38 @@ impl Mapping {
     }
 
     /// "role ARN", "user ARN", "sso ARN-pattern" or "account N", for one-line reports.
-    pub fn subject(&self) -> String {
+    pub(crate) fn subject(&self) -> String {
         match &self.matcher {
             Matcher::Account { .. } => self.principal(),
             _ => format!("{} {}", self.kind(), self.principal()),
         }
     }
 
-    pub fn is_masters(&self) -> bool {
+    pub(crate) fn is_masters(&self) -> bool {
         self.groups.iter().any(|g| g == "system:masters")
     }
 }
 
 /// The parsed ConfigMap, with what could not be used.
 #[derive(Debug, Clone, Default)]
-pub struct AuthMap {
-    pub mappings: Vec<Mapping>,
+pub(crate) struct AuthMap {
+    pub(crate) mappings: Vec<Mapping>,
     /// One line per key or entry that was skipped, and why.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 /// The caller as the authenticator sees it.
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// `arn:P:iam::A:role/R` for an assumed role, else the ARN as STS gave it.
-    pub canonical: String,
-    pub account: String,
-    pub session_name: String,
-    pub access_key_id: String,
+    pub(crate) canonical: String,
+    pub(crate) account: String,
+    pub(crate) session_name: String,
+    pub(crate) access_key_id: String,
 }
 
 /// Canonicalises an STS caller ARN as `pkg/arn.Canonicalize`; `None` for ARNs it rejects.
-pub fn canonicalize(arn: &str) -> Option<(String, String)> {
+pub(crate) fn canonicalize(arn: &str) -> Option<(String, String)> {
     let p: Vec<&str> = arn.splitn(6, ':').collect();
     if p.len() != 6 || p[0] != "arn" {
         return None;
@@ -141,7 +141,7 @@ pub fn canonicalize(arn: &str) -> Option<(String, String)> {
 }
 
 impl Caller {
-    pub fn new(sts_arn: &str, account: &str, access_key_id: &str) -> Option<Self> {
+    pub(crate) fn new(sts_arn: &str, account: &str, access_key_id: &str) -> Option<Self> {
         let (canonical, session_name) = canonicalize(sts_arn)?;
         Some(Self {
             canonical,
@@ -153,7 +153,7 @@ impl Caller {
 }
 
 /// Renders the authenticator's templates in a username or group.
-pub fn render(template: &str, c: &Caller) -> String {
+pub(crate) fn render(template: &str, c: &Caller) -> String {
     template
         .replace("{{AccountID}}", &c.account)
         .replace("{{SessionNameRaw}}", &c.session_name)
@@ -225,7 +225,7 @@ fn parse_list(key: &str, text: &str) -> Result<Vec<(usize, Value, Option<String>
 
 impl AuthMap {
     /// From the ConfigMap's `data` (key → YAML string).
-    pub fn from_data(data: &Map<String, Value>) -> Self {
+    pub(crate) fn from_data(data: &Map<String, Value>) -> Self {
         let mut out = AuthMap::default();
         let get = |k: &str| {
             data.get(k)
@@ -338,7 +338,7 @@ impl AuthMap {
     }
 
     /// From a ConfigMap as JSON (the API's answer, or `kubectl get cm aws-auth -o yaml`).
-    pub fn from_config_map(cm: &Value) -> Self {
+    pub(crate) fn from_config_map(cm: &Value) -> Self {
         match cm.get("data").and_then(Value::as_object) {
             Some(d) => Self::from_data(d),
             None => AuthMap::default(),
@@ -346,7 +346,7 @@ impl AuthMap {
     }
 
     /// The mapping the authenticator would use for `c`, with its rendered username and groups.
-    pub fn find(&self, c: &Caller) -> Option<Found<'_>> {
+    pub(crate) fn find(&self, c: &Caller) -> Option<Found<'_>> {
         let canonical = c.canonical.to_lowercase();
         // roles first; among duplicates of one rolearn the last wins
         let role = self.mappings.iter().rfind(|m| match &m.matcher {
@@ -391,7 +391,7 @@ impl AuthMap {
     }
 
     /// Why mappings that look meant for `c` do not apply (e.g. a `rolearn` with a path).
-    pub fn near_misses(&self, c: &Caller) -> Vec<String> {
+    pub(crate) fn near_misses(&self, c: &Caller) -> Vec<String> {
         let mut out = Vec::new();
         let canonical = c.canonical.to_lowercase();
         for m in &self.mappings {
@@ -448,12 +448,12 @@ fn sso_matches(canonical_lower: &str, permission_set: &str, account: &str) -> bo
 
 /// A mapping that applies, rendered for the caller.
 #[derive(Debug, Clone)]
-pub struct Found<'a> {
-    pub mapping: &'a Mapping,
-    pub username: String,
-    pub groups: Vec<String>,
+pub(crate) struct Found<'a> {
+    pub(crate) mapping: &'a Mapping,
+    pub(crate) username: String,
+    pub(crate) groups: Vec<String>,
     /// Why the authenticator refuses the caller although this mapping matches (401).
-    pub refused: Option<String>,
+    pub(crate) refused: Option<String>,
 }
 
 #[cfg(test)]

@@ -20,9 +20,9 @@ use tokio::sync::Semaphore;
 use super::{ClusterInfo, Profiles, Target};
 
 /// Requests in flight at once to one region's endpoint.
-pub const PER_REGION: usize = 16;
+pub(crate) const PER_REGION: usize = 16;
 /// Requests in flight at once, over every profile and region.
-pub const CONCURRENCY: usize = 64;
+pub(crate) const CONCURRENCY: usize = 64;
 
 /// The two bounds a request waits for.
 #[derive(Clone)]
@@ -98,7 +98,7 @@ pub const PARTITION_REGIONS: &[(&str, &[&str])] = &[
 ];
 
 /// The regions of `region`'s partition.
-pub fn partition_regions(region: &str) -> &'static [&'static str] {
+pub(crate) fn partition_regions(region: &str) -> &'static [&'static str] {
     let name = super::sts::partition(region).name;
     PARTITION_REGIONS
         .iter()
@@ -108,22 +108,22 @@ pub fn partition_regions(region: &str) -> &'static [&'static str] {
 
 /// What to search.
 #[derive(Debug, Clone, Default)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// Profiles (`None`: the current credentials, as every other command resolves them).
-    pub profiles: Vec<Option<String>>,
+    pub(crate) profiles: Vec<Option<String>>,
     /// Regions; empty: each profile's own region.
-    pub regions: Vec<String>,
+    pub(crate) regions: Vec<String>,
     /// Every region of each profile's partition.
-    pub all_regions: bool,
+    pub(crate) all_regions: bool,
     /// DescribeCluster each found cluster (status, version, endpoint); off for names only.
-    pub describe: bool,
+    pub(crate) describe: bool,
 }
 
 /// Profiles left out of `--all-profiles`, with why.
-pub type Skipped = Vec<(String, String)>;
+pub(crate) type Skipped = Vec<(String, String)>;
 
 /// The profiles `--all-profiles` searches (sorted), and those left out.
-pub fn all_profiles() -> Result<(Vec<String>, Skipped)> {
+pub(crate) fn all_profiles() -> Result<(Vec<String>, Skipped)> {
     let p = Profiles::load(None)?;
     let mut usable = Vec::new();
     let mut skipped = Vec::new();
@@ -138,48 +138,48 @@ pub fn all_profiles() -> Result<(Vec<String>, Skipped)> {
 
 /// One cluster seen through one profile.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Found {
-    pub name: String,
-    pub region: String,
-    pub profile: Option<String>,
+pub(crate) struct Found {
+    pub(crate) name: String,
+    pub(crate) region: String,
+    pub(crate) profile: Option<String>,
     /// From DescribeCluster (absent when the scope does not describe).
     #[serde(skip)]
-    pub info: Option<ClusterInfo>,
+    pub(crate) info: Option<ClusterInfo>,
 }
 
 impl Found {
-    pub fn arn(&self) -> Option<&str> {
+    pub(crate) fn arn(&self) -> Option<&str> {
         self.info
             .as_ref()
             .map(|i| i.arn.as_str())
             .filter(|a| !a.is_empty())
     }
 
-    pub fn account(&self) -> Option<&str> {
+    pub(crate) fn account(&self) -> Option<&str> {
         self.arn().and_then(|a| a.split(':').nth(4))
     }
 }
 
 /// A profile (region `None`) or a profile's region that could not be searched.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Failure {
-    pub profile: Option<String>,
-    pub region: Option<String>,
-    pub error: String,
+pub(crate) struct Failure {
+    pub(crate) profile: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) error: String,
 }
 
 /// What a search found.
 #[derive(Debug, Default)]
-pub struct Scan {
-    pub clusters: Vec<Found>,
-    pub failures: Vec<Failure>,
+pub(crate) struct Scan {
+    pub(crate) clusters: Vec<Found>,
+    pub(crate) failures: Vec<Failure>,
     /// (profile, region) pairs searched completely.
-    pub searched: Vec<(Option<String>, String)>,
+    pub(crate) searched: Vec<(Option<String>, String)>,
     /// (profile, region) pairs skipped because the region is not enabled for the account
     /// (only with `all_regions`).
-    pub not_enabled: Vec<(Option<String>, String)>,
+    pub(crate) not_enabled: Vec<(Option<String>, String)>,
     /// Each profile's account (from STS), when `accounts` was asked for.
-    pub accounts: Vec<(Option<String>, String)>,
+    pub(crate) accounts: Vec<(Option<String>, String)>,
 }
 
 /// A profile's credentials and the regions to search with them.
@@ -402,7 +402,7 @@ async fn search_region(
 
 /// Searches `scope`; `progress` counts (profile, region) pairs. With `accounts`, each
 /// profile's account is asked of STS too (what pruning needs to stay within its account).
-pub fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Scan> {
+pub(crate) fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Scan> {
     let mut out = Scan::default();
     progress.set_message("credentials");
     let identities = identities(scope, &mut out);
@@ -533,7 +533,9 @@ impl Scan {
             Task::Account(profile, Err(error)) => self.failures.push(Failure {
                 profile,
                 region: None,
-                error: format!("{error}; its account is unknown, so none of its contexts is pruned"),
+                error: format!(
+                    "{error}; its account is unknown, so none of its contexts is pruned"
+                ),
             }),
             Task::Region(profile, region, RegionResult::Done(found)) => {
                 self.clusters.extend(found);

@@ -10,7 +10,7 @@ use crate::report::{error_chain, one_line};
 
 /// What IAM says of a mapped principal.
 #[derive(Debug, Clone)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// Its real ARN (with the path).
     Found(String),
     /// No such role or user any more.
@@ -20,7 +20,7 @@ pub enum Lookup {
 }
 
 /// An IAM client (global; honours `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL`).
-pub fn client(creds: Credentials, target: &Target) -> aws_sdk_iam::Client {
+pub(crate) fn client(creds: Credentials, target: &Target) -> aws_sdk_iam::Client {
     let mut b = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(target.region.clone()))
@@ -33,7 +33,7 @@ pub fn client(creds: Credentials, target: &Target) -> aws_sdk_iam::Client {
 
 /// The real ARN (with its IAM path) of a role or user that aws-auth names without one:
 /// GetRole / GetUser by name, in the caller's account.
-pub fn lookup(
+pub(crate) fn lookup(
     rt: &tokio::runtime::Runtime,
     iam: &aws_sdk_iam::Client,
     arn: &str,

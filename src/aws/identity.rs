@@ -7,7 +7,7 @@ use aws_credential_types::Credentials;
 use crate::aws::{self, AwsArgs, RoleRequest, Target};
 
 /// Credentials from the default chain (or `--profile`), with a role assumed when asked.
-pub fn base_and_role(
+pub(crate) fn base_and_role(
     args: &AwsArgs,
     role_arn: Option<&str>,
     session_name: Option<&str>,
@@ -34,15 +34,19 @@ pub fn base_and_role(
 
 /// The STS caller and the principal EKS matches access entries against.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Caller {
-    pub account: String,
-    pub arn: String,
-    pub user_id: String,
+pub(crate) struct Caller {
+    pub(crate) account: String,
+    pub(crate) arn: String,
+    pub(crate) user_id: String,
     /// IAM role ARN for an assumed-role session (without a path), else the caller ARN.
-    pub principal_arn: String,
+    pub(crate) principal_arn: String,
 }
 
-pub fn caller(rt: &tokio::runtime::Runtime, creds: Credentials, target: &Target) -> Result<Caller> {
+pub(crate) fn caller(
+    rt: &tokio::runtime::Runtime,
+    creds: Credentials,
+    target: &Target,
+) -> Result<Caller> {
     let out = aws::get_caller_identity(rt, creds, target)?;
     let arn = out.arn.unwrap_or_default();
     if arn.is_empty() {
@@ -60,7 +64,7 @@ pub fn caller(rt: &tokio::runtime::Runtime, creds: Credentials, target: &Target)
 ///
 /// An assumed-role ARN does not carry the role's path. EKS access entries may name the role
 /// with its path (`role/teams/dev/ROLE`), aws-auth never does; [`same_principal`] matches both.
-pub fn principal_arn(caller_arn: &str) -> String {
+pub(crate) fn principal_arn(caller_arn: &str) -> String {
     let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
     if parts.len() == 6 && parts[0] == "arn" && parts[2] == "sts" {
         if let Some(rest) = parts[5].strip_prefix("assumed-role/") {
@@ -73,7 +77,7 @@ pub fn principal_arn(caller_arn: &str) -> String {
 }
 
 /// Whether an access entry's principal ARN names `principal` (role paths ignored for roles).
-pub fn same_principal(entry_arn: &str, principal: &str) -> bool {
+pub(crate) fn same_principal(entry_arn: &str, principal: &str) -> bool {
     if entry_arn == principal {
         return true;
     }

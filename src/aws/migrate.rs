@@ -20,7 +20,7 @@ use super::iam::Lookup;
 
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     Create {
         principal: String,
         #[serde(rename = "type")]
@@ -37,14 +37,14 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Planned {
-    pub mapping: Mapping,
+pub(crate) struct Planned {
+    pub(crate) mapping: Mapping,
     #[serde(flatten)]
-    pub action: Action,
+    pub(crate) action: Action,
 }
 
 impl Planned {
-    pub fn new_entry(&self) -> Option<(String, NewEntry, Option<String>)> {
+    pub(crate) fn new_entry(&self) -> Option<(String, NewEntry, Option<String>)> {
         match &self.action {
             Action::Create {
                 principal,
@@ -65,7 +65,7 @@ impl Planned {
         }
     }
 
-    pub fn blocks_api(&self) -> bool {
+    pub(crate) fn blocks_api(&self) -> bool {
         matches!(
             self.action,
             Action::Skip {
@@ -85,7 +85,7 @@ fn skip(why: impl Into<String>, blocks_api: bool) -> Action {
 
 /// The plan for `mappings` (in aws-auth's order: roles, users, accounts). `existing` are the
 /// cluster's access entries; `lookup` restores IAM paths; `partition` names the admin policy.
-pub fn plan(
+pub(crate) fn plan(
     mappings: &[Mapping],
     existing: &[String],
     partition: &str,

@@ -5,12 +5,12 @@
 //! profiles, SSO, credential_process, web identity, containers, instance metadata) goes
 //! through `aws-config`'s full provider chain. Region never comes from instance metadata.
 
-pub mod access;
-pub mod auth_map;
-pub mod discover;
-pub mod iam;
-pub mod identity;
-pub mod migrate;
+pub(crate) mod access;
+pub(crate) mod auth_map;
+pub(crate) mod discover;
+pub(crate) mod iam;
+pub(crate) mod identity;
+pub(crate) mod migrate;
 pub mod sts;
 
 use std::path::PathBuf;
@@ -30,11 +30,11 @@ use self::sts::Variant;
 
 /// Settings shared by every command that talks to AWS.
 #[derive(Debug, Clone, Default)]
-pub struct AwsArgs {
+pub(crate) struct AwsArgs {
     /// `--profile`; when absent `AWS_PROFILE` / `AWS_DEFAULT_PROFILE` apply.
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// `--region`; when absent `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's region.
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
 }
 
 fn env_nonempty(key: &str) -> Option<String> {
@@ -46,7 +46,7 @@ fn env_bool(key: &str) -> Option<bool> {
 }
 
 /// The profile in use: `--profile`, then `AWS_PROFILE`, then `AWS_DEFAULT_PROFILE`.
-pub fn profile_name(explicit: Option<&str>) -> Option<String> {
+pub(crate) fn profile_name(explicit: Option<&str>) -> Option<String> {
     explicit
         .map(str::to_owned)
         .or_else(|| env_nonempty("AWS_PROFILE"))
@@ -54,13 +54,13 @@ pub fn profile_name(explicit: Option<&str>) -> Option<String> {
 }
 
 /// Paths of the shared config and credentials files.
-pub fn config_file() -> PathBuf {
+pub(crate) fn config_file() -> PathBuf {
     env_nonempty("AWS_CONFIG_FILE")
         .map(|p| crate::paths::expand_tilde(&p))
         .unwrap_or_else(|| crate::paths::home().join(".aws").join("config"))
 }
 
-pub fn credentials_file() -> PathBuf {
+pub(crate) fn credentials_file() -> PathBuf {
     env_nonempty("AWS_SHARED_CREDENTIALS_FILE")
         .map(|p| crate::paths::expand_tilde(&p))
         .unwrap_or_else(|| crate::paths::home().join(".aws").join("credentials"))
@@ -68,7 +68,7 @@ pub fn credentials_file() -> PathBuf {
 
 /// Environment keys, used unless a profile was chosen explicitly with `--profile`
 /// (as the AWS CLI does).
-pub fn env_credentials(explicit_profile: bool) -> Option<Credentials> {
+pub(crate) fn env_credentials(explicit_profile: bool) -> Option<Credentials> {
     if explicit_profile {
         return None;
     }
@@ -92,13 +92,13 @@ fn block_on_ready<F: std::future::Future>(fut: F) -> F::Output {
 }
 
 /// The parsed shared config and credentials files, loaded at most once per process.
-pub struct Profiles {
+pub(crate) struct Profiles {
     set: Option<ProfileSet>,
     name: String,
 }
 
 impl Profiles {
-    pub fn load(profile: Option<&str>) -> Result<Self> {
+    pub(crate) fn load(profile: Option<&str>) -> Result<Self> {
         let name = profile.unwrap_or("default").to_owned();
         let files = aws_runtime::env_config::file::EnvConfigFiles::default();
         let set = block_on_ready(aws_config::profile::load(
@@ -121,17 +121,17 @@ impl Profiles {
         Ok(Self { set, name })
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         self.set
             .as_ref()
             .is_some_and(|s| s.get_profile(&self.name).is_some())
     }
 
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         self.set
             .as_ref()?
             .get_profile(&self.name)?
@@ -140,7 +140,7 @@ impl Profiles {
     }
 
     /// Every profile of the config and credentials files, sorted.
-    pub fn all(&self) -> Vec<String> {
+    pub(crate) fn all(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .set
             .as_ref()
@@ -151,7 +151,7 @@ impl Profiles {
     }
 
     /// A key of another profile than the selected one.
-    pub fn get_of(&self, profile: &str, key: &str) -> Option<&str> {
+    pub(crate) fn get_of(&self, profile: &str, key: &str) -> Option<&str> {
         self.set
             .as_ref()?
             .get_profile(profile)?
@@ -161,7 +161,10 @@ impl Profiles {
 
     /// How `profile` gets credentials, as aws-config decides; `Err` says why it has none
     /// (a profile with only `region`, an SSO profile with only a token, …).
-    pub fn credential_source(&self, profile: &str) -> std::result::Result<&'static str, String> {
+    pub(crate) fn credential_source(
+        &self,
+        profile: &str,
+    ) -> std::result::Result<&'static str, String> {
         let has = |k: &str| self.get_of(profile, k).is_some();
         if has("role_arn")
             && (has("source_profile") || has("credential_source") || has("web_identity_token_file"))
@@ -188,7 +191,7 @@ impl Profiles {
     }
 
     /// Static keys, when the profile has them and nothing that takes precedence over them.
-    pub fn static_credentials(&self) -> Option<Credentials> {
+    pub(crate) fn static_credentials(&self) -> Option<Credentials> {
         const CHAIN_KEYS: &[&str] = &[
             "role_arn",
             "credential_process",
@@ -217,13 +220,13 @@ impl Profiles {
 
 /// Region and endpoint variant for one command.
 #[derive(Debug, Clone)]
-pub struct Target {
-    pub region: String,
-    pub variant: Variant,
+pub(crate) struct Target {
+    pub(crate) region: String,
+    pub(crate) variant: Variant,
 }
 
 /// `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, then the profile's region; never IMDS.
-pub fn resolve_target(args: &AwsArgs, profiles: &mut Option<Profiles>) -> Result<Target> {
+pub(crate) fn resolve_target(args: &AwsArgs, profiles: &mut Option<Profiles>) -> Result<Target> {
     let explicit = args
         .region
         .clone()
@@ -268,7 +271,7 @@ pub fn resolve_target(args: &AwsArgs, profiles: &mut Option<Profiles>) -> Result
 }
 
 /// A current-thread runtime for the calls that need the network.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -287,7 +290,7 @@ fn fast_imds() -> aws_config::imds::Client {
 }
 
 /// Resolves base credentials: environment keys, static profile keys, then the full chain.
-pub fn base_credentials(
+pub(crate) fn base_credentials(
     args: &AwsArgs,
     target: &Target,
     profiles: &mut Option<Profiles>,
@@ -352,7 +355,9 @@ pub fn base_credentials(
     })
 }
 
-pub fn get_runtime(rt: &mut Option<tokio::runtime::Runtime>) -> Result<&tokio::runtime::Runtime> {
+pub(crate) fn get_runtime(
+    rt: &mut Option<tokio::runtime::Runtime>,
+) -> Result<&tokio::runtime::Runtime> {
     if rt.is_none() {
         *rt = Some(runtime()?);
     }
@@ -454,7 +459,7 @@ fn credential_process_reason(detail: &str) -> Option<String> {
 
 /// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, unless
 /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true.
-pub fn endpoint_override(service_env: &str) -> Option<String> {
+pub(crate) fn endpoint_override(service_env: &str) -> Option<String> {
     if env_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") == Some(true) {
         return None;
     }
@@ -463,7 +468,7 @@ pub fn endpoint_override(service_env: &str) -> Option<String> {
 }
 
 /// The EKS endpoint requests go to, for messages: an override says which variable set it.
-pub fn eks_endpoint_shown(region: &str) -> String {
+pub(crate) fn eks_endpoint_shown(region: &str) -> String {
     if env_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") != Some(true) {
         for var in ["AWS_ENDPOINT_URL_EKS", "AWS_ENDPOINT_URL"] {
             if let Some(v) = env_nonempty(var) {
@@ -478,23 +483,23 @@ pub fn eks_endpoint_shown(region: &str) -> String {
 }
 
 /// Credentials of an assumed role.
-pub struct RoleRequest<'a> {
-    pub role_arn: &'a str,
-    pub session_name: &'a str,
-    pub external_id: Option<&'a str>,
+pub(crate) struct RoleRequest<'a> {
+    pub(crate) role_arn: &'a str,
+    pub(crate) session_name: &'a str,
+    pub(crate) external_id: Option<&'a str>,
 }
 
 /// STS AssumeRole with `base` credentials; honours endpoint overrides (unlike the token host).
 /// Bounds for calls that must not stall a command (kubectl waits on `kctx token`): 5 s to
 /// connect, 20 s per attempt.
-pub fn bounded_timeouts() -> aws_config::timeout::TimeoutConfig {
+pub(crate) fn bounded_timeouts() -> aws_config::timeout::TimeoutConfig {
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
         .operation_attempt_timeout(Duration::from_secs(20))
         .build()
 }
 
-pub fn assume_role(
+pub(crate) fn assume_role(
     rt: &tokio::runtime::Runtime,
     base: Credentials,
     target: &Target,
@@ -539,28 +544,28 @@ pub fn assume_role(
 
 /// What `kctx add` needs from EKS `DescribeCluster`.
 #[derive(Debug, Clone)]
-pub struct ClusterInfo {
-    pub name: String,
-    pub arn: String,
-    pub endpoint: String,
-    pub ca_data: String,
-    pub status: String,
+pub(crate) struct ClusterInfo {
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) endpoint: String,
+    pub(crate) ca_data: String,
+    pub(crate) status: String,
     /// Kubernetes version (`1.31`).
-    pub version: String,
-    pub id: Option<String>,
+    pub(crate) version: String,
+    pub(crate) id: Option<String>,
     /// Local clusters on Outposts carry `outpostConfig` and are addressed by id.
-    pub outpost: bool,
+    pub(crate) outpost: bool,
 }
 
 impl ClusterInfo {
     /// The region part of the cluster ARN (what update-kubeconfig writes into the exec args).
-    pub fn arn_region(&self) -> Option<&str> {
+    pub(crate) fn arn_region(&self) -> Option<&str> {
         self.arn.split(':').nth(3).filter(|r| !r.is_empty())
     }
 }
 
 /// EKS `DescribeCluster`, honouring `AWS_ENDPOINT_URL_EKS` / `AWS_ENDPOINT_URL`.
-pub fn describe_cluster(
+pub(crate) fn describe_cluster(
     rt: &tokio::runtime::Runtime,
     creds: Credentials,
     target: &Target,
@@ -574,7 +579,7 @@ pub fn describe_cluster(
 }
 
 /// DescribeCluster with a given client; errors name the cluster and region.
-pub async fn describe_cluster_with(
+pub(crate) async fn describe_cluster_with(
     client: &aws_sdk_eks::Client,
     region: &str,
     name: &str,
@@ -619,7 +624,7 @@ pub async fn describe_cluster_with(
 }
 
 /// STS GetCallerIdentity (honouring `AWS_ENDPOINT_URL_STS`).
-pub fn get_caller_identity(
+pub(crate) fn get_caller_identity(
     rt: &tokio::runtime::Runtime,
     creds: Credentials,
     target: &Target,
@@ -648,7 +653,7 @@ fn sts_config(creds: Credentials, target: &Target) -> aws_sdk_sts::Config {
 }
 
 /// An EKS client for `target` (honouring `AWS_ENDPOINT_URL_EKS` / `AWS_ENDPOINT_URL`).
-pub fn eks_client(creds: Credentials, target: &Target) -> aws_sdk_eks::Client {
+pub(crate) fn eks_client(creds: Credentials, target: &Target) -> aws_sdk_eks::Client {
     let mut b = aws_sdk_eks::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(target.region.clone()))

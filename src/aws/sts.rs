@@ -14,31 +14,31 @@ use aws_sigv4::sign::v4;
 use base64::Engine;
 
 /// Prefix of every EKS bearer token.
-pub const TOKEN_PREFIX: &str = "k8s-aws-v1.";
+pub(crate) const TOKEN_PREFIX: &str = "k8s-aws-v1.";
 /// The header that binds a token to one cluster.
-pub const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
+pub(crate) const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
 /// X-Amz-Expires the AWS CLI and aws-iam-authenticator use (STS ignores it for this call).
-pub const URL_EXPIRES_SECS: u64 = 60;
+pub(crate) const URL_EXPIRES_SECS: u64 = 60;
 /// EKS accepts a token for 15 minutes after X-Amz-Date; clients report 14 so they refresh early.
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
+pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
 /// How long EKS itself accepts a token after X-Amz-Date.
-pub const EKS_ACCEPT_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const EKS_ACCEPT_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Endpoint variant flags, from `AWS_USE_FIPS_ENDPOINT` / `use_fips_endpoint` and the
 /// dual-stack equivalents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Variant {
-    pub fips: bool,
-    pub dual_stack: bool,
+    pub(crate) fips: bool,
+    pub(crate) dual_stack: bool,
 }
 
 /// One AWS partition: its name and DNS suffixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Partition {
-    pub name: &'static str,
-    pub dns_suffix: &'static str,
+pub(crate) struct Partition {
+    pub(crate) name: &'static str,
+    pub(crate) dns_suffix: &'static str,
     /// Dual-stack suffix, where the partition has one.
-    pub dual_stack_suffix: Option<&'static str>,
+    pub(crate) dual_stack_suffix: Option<&'static str>,
 }
 
 /// Region-name prefixes of the partitions other than `aws`, most specific first.
@@ -108,7 +108,7 @@ const AWS: Partition = Partition {
 };
 
 /// The partition a region belongs to.
-pub fn partition(region: &str) -> Partition {
+pub(crate) fn partition(region: &str) -> Partition {
     PARTITIONS
         .iter()
         .find(|(prefix, _)| region.starts_with(prefix))
@@ -128,7 +128,7 @@ pub fn sts_host(region: &str, variant: Variant) -> String {
 }
 
 /// A region name is a few lowercase words and digits joined by dashes.
-pub fn validate_region(region: &str) -> Result<()> {
+pub(crate) fn validate_region(region: &str) -> Result<()> {
     let ok = !region.is_empty()
         && region.len() <= 64
         && region
@@ -233,7 +233,8 @@ fn pct_encode_into(out: &mut String, s: &str) {
 }
 
 /// Decodes `%XX` sequences (used by tests and by `whoami` style inspection).
-pub fn pct_decode(s: &str) -> String {
+#[cfg(test)]
+fn pct_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -15,7 +15,7 @@ impl Run for CacheCommand {
         let now = SystemTime::now();
         match self {
             CacheCommand::List => list(&cache, now),
-            CacheCommand::Clear { all, cluster } => clear(&cache, now, *all, cluster.as_deref())?,
+            CacheCommand::Clear(a) => clear(&cache, now, a.all, a.cluster.as_deref())?,
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -34,7 +34,7 @@ extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc
 /// Runs `cmd`, then `cleanup`; exits as the child did (its code, or the signal that killed it,
 /// re-raised on kctx after the cleanup). A command that cannot be started exits 127 when it
 /// is not found and 126 when it cannot be executed, as `env`, `sudo` and shells do.
-pub fn run(mut cmd: Command, what: &str, cleanup: impl FnOnce()) -> Result<ExitCode> {
+pub(crate) fn run(mut cmd: Command, what: &str, cleanup: impl FnOnce()) -> Result<ExitCode> {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {

@@ -19,10 +19,10 @@ use super::Run;
 use crate::cli::{CompletionsArgs, Shell};
 
 /// The environment variable the scripts set when they ask kctx for candidates.
-pub const COMPLETE_VAR: &str = "KCTX_COMPLETE";
+pub(crate) const COMPLETE_VAR: &str = "KCTX_COMPLETE";
 
 /// bash, with the script described above; completion itself is clap_complete's.
-pub struct KctxBash;
+pub(crate) struct KctxBash;
 
 const BASH_SCRIPT: &str = r#"
 # kctx completion for bash: clap_complete's dynamic completer, with the words bash split at

@@ -7,7 +7,7 @@ use crate::session;
 use crate::store::state::State;
 
 /// What to say when there are no contexts at all.
-pub fn no_contexts_hint() -> String {
+pub(crate) fn no_contexts_hint() -> String {
     let files: Vec<String> = kubeconfig::paths()
         .iter()
         .map(|p| p.display().to_string())
@@ -19,7 +19,7 @@ pub fn no_contexts_hint() -> String {
 }
 
 /// `.` means the current context (kubectx's spelling).
-pub fn dot(m: &Merged, name: &str) -> Result<String> {
+pub(crate) fn dot(m: &Merged, name: &str) -> Result<String> {
     if name != "." {
         return Ok(name.to_owned());
     }
@@ -29,7 +29,7 @@ pub fn dot(m: &Merged, name: &str) -> Result<String> {
 }
 
 /// `kctx -u`: unsets current-context where it is set (as kubectl writes an unset one: `""`).
-pub fn unset() -> Result<()> {
+pub(crate) fn unset() -> Result<()> {
     let paths = kubeconfig::paths();
     let tx = Transaction::begin(&paths, &[])?;
     let m = &tx.merged;
@@ -54,7 +54,7 @@ pub fn unset() -> Result<()> {
 
 /// The contexts to offer (the user's whole library, also inside an isolated shell) and the
 /// current one (the shell's own, when isolated).
-pub fn view() -> (Merged, Vec<String>, Option<String>) {
+pub(crate) fn view() -> (Merged, Vec<String>, Option<String>) {
     let library = Merged::load_paths(&session::library_paths());
     let (names, current) = view_of(&library);
     (library, names, current)
@@ -62,7 +62,7 @@ pub fn view() -> (Merged, Vec<String>, Option<String>) {
 
 /// [`view`] of a library already read: its names, and the current context as this shell sees
 /// it (an isolated shell's own, from its small session file; otherwise the library's).
-pub fn view_of(library: &Merged) -> (Vec<String>, Option<String>) {
+pub(crate) fn view_of(library: &Merged) -> (Vec<String>, Option<String>) {
     let names = library.names(Kind::Contexts);
     let current = match session::current() {
         None => library.current_context().map(str::to_owned),
@@ -73,7 +73,7 @@ pub fn view_of(library: &Merged) -> (Vec<String>, Option<String>) {
 
 /// For commands that edit the user's kubeconfig files from inside an isolated shell: a note
 /// that they do (the shell's own copy is not what they change).
-pub fn note_if_isolated(what: &str) {
+pub(crate) fn note_if_isolated(what: &str) {
     if session::current().is_some() {
         let files: Vec<String> = session::library_paths()
             .iter()
@@ -144,7 +144,7 @@ fn switch_session(s: &session::Session, name: &str) -> Result<()> {
 
 /// Switches to `name` (`-`: the previous context), deciding from the files as read under
 /// their locks, and remembers the previous context for `kctx use -` under the same locks.
-pub fn switch(name: &str) -> Result<()> {
+pub(crate) fn switch(name: &str) -> Result<()> {
     if let Some(s) = session::current() {
         return switch_session(&s, name);
     }
@@ -181,7 +181,7 @@ pub fn switch(name: &str) -> Result<()> {
 
 /// An unknown context, with the closest names — and the command, when the word is (close to)
 /// one of kctx's commands (`kctx NAME` takes any other word for a context).
-pub fn unknown_context(m: &Merged, name: &str) -> anyhow::Error {
+pub(crate) fn unknown_context(m: &Merged, name: &str) -> anyhow::Error {
     let e = m.unknown(Kind::Contexts, name);
     if m.names(Kind::Contexts).is_empty() {
         return anyhow!("{e}; {}", no_contexts_hint());
@@ -200,24 +200,24 @@ pub fn unknown_context(m: &Merged, name: &str) -> anyhow::Error {
 
 /// One context as `list -o wide|json` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Row {
-    pub name: String,
-    pub current: bool,
-    pub cluster: Option<String>,
-    pub user: Option<String>,
-    pub namespace: Option<String>,
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) current: bool,
+    pub(crate) cluster: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// Present for EKS users (kctx, aws eks get-token, aws-iam-authenticator).
-    pub eks: Option<EksRow>,
+    pub(crate) eks: Option<EksRow>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct EksRow {
+pub(crate) struct EksRow {
     #[serde(flatten)]
-    pub exec: EksExec,
-    pub account: Option<String>,
+    pub(crate) exec: EksExec,
+    pub(crate) account: Option<String>,
 }
 
-pub fn rows(merged: &Merged) -> Vec<Row> {
+pub(crate) fn rows(merged: &Merged) -> Vec<Row> {
     let current = merged.current_context();
     merged
         .names(Kind::Contexts)

@@ -12,16 +12,16 @@ use crate::kubeconfig::{Kind, Merged};
 
 /// The profile a search entry stands for, as shown and as written into AWS_PROFILE: the
 /// named one, else AWS_PROFILE / AWS_DEFAULT_PROFILE for the current credentials.
-pub fn effective_profile(p: &Option<String>) -> Option<String> {
+pub(crate) fn effective_profile(p: &Option<String>) -> Option<String> {
     p.clone().or_else(|| crate::aws::profile_name(None))
 }
 
-pub fn shown_profile(p: &Option<String>) -> String {
+pub(crate) fn shown_profile(p: &Option<String>) -> String {
     effective_profile(p).unwrap_or_else(|| "-".into())
 }
 
 /// The search `s` asks for; `--all-profiles` notes the profiles it leaves out.
-pub fn scope_of(s: &SearchScope, describe: bool) -> Result<Scope> {
+pub(crate) fn scope_of(s: &SearchScope, describe: bool) -> Result<Scope> {
     for r in &s.regions {
         crate::aws::sts::validate_region(r)?;
     }
@@ -65,7 +65,7 @@ pub fn scope_of(s: &SearchScope, describe: bool) -> Result<Scope> {
 
 /// Runs the search with a progress bar on a terminal, and reports what failed on stderr, one
 /// line each.
-pub fn search(scope: &Scope, accounts: bool) -> Result<Scan> {
+pub(crate) fn search(scope: &Scope, accounts: bool) -> Result<Scan> {
     let pb = super::ui::progress("discover");
     let scan = discover::scan(scope, accounts, &pb);
     pb.finish_and_clear();
@@ -99,7 +99,7 @@ pub fn search(scope: &Scope, accounts: bool) -> Result<Scan> {
 }
 
 /// The contexts of the kubeconfig whose cluster is `arn`.
-pub fn contexts_for(m: &Merged, arn: &str) -> Vec<String> {
+pub(crate) fn contexts_for(m: &Merged, arn: &str) -> Vec<String> {
     m.names(Kind::Contexts)
         .into_iter()
         .filter(|c| m.field(Kind::Contexts, c, "cluster") == Some(arn))

@@ -19,7 +19,7 @@ impl Run for ListArgs {
     }
 }
 
-pub fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
+pub(crate) fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
     let mut out = String::new();
     match format {
         ListFormat::Plain => {
@@ -89,7 +89,7 @@ fn marked_rows(merged: &Merged) -> Vec<super::contexts::Row> {
 }
 
 /// `kctx current`.
-pub fn current() -> Result<ExitCode> {
+pub(crate) fn current() -> Result<ExitCode> {
     let merged = Merged::load();
     merged.require_readable()?;
     match merged.current_context() {

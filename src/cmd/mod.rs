@@ -23,11 +23,11 @@ mod rename;
 mod rm;
 mod shell;
 mod token;
-pub mod ui;
+pub(crate) mod ui;
 mod use_context;
 mod whoami;
 
-pub use completions::{complete_env, COMPLETE_VAR};
+pub use completions::complete_env;
 
 /// Left-aligned columns three spaces apart, trailing spaces trimmed.
 fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
@@ -47,7 +47,7 @@ fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
-pub trait Run {
+pub(crate) trait Run {
     fn run(&self) -> Result<ExitCode>;
 }
 

@@ -7,7 +7,7 @@ use anyhow::Result;
 use super::contexts::{no_contexts_hint, switch, view};
 use super::ui;
 
-pub fn run() -> Result<ExitCode> {
+pub(crate) fn run() -> Result<ExitCode> {
     let (merged, names, current) = view();
     merged.require_readable()?;
     if names.is_empty() {

@@ -24,7 +24,7 @@ impl Run for RenameArgs {
 }
 
 /// Renames context `old` (`.` = the current one) to `new`.
-pub fn rename(old: &str, new: &str) -> Result<()> {
+pub(crate) fn rename(old: &str, new: &str) -> Result<()> {
     {
         if new.trim().is_empty() {
             bail!("the new context name is empty");
@@ -125,7 +125,7 @@ pub fn rename(old: &str, new: &str) -> Result<()> {
 
 /// `kctx ARG`: switch to ARG, or — kubectx's `NEW=OLD` — rename OLD to NEW when ARG has an `=`
 /// and no context is named ARG itself.
-pub fn switch_or_rename(arg: &str) -> Result<()> {
+pub(crate) fn switch_or_rename(arg: &str) -> Result<()> {
     if let Some((new, old)) = arg.split_once('=') {
         let library = crate::kubeconfig::Merged::load_paths(&crate::session::library_paths());
         if !new.is_empty()

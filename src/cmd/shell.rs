@@ -10,15 +10,15 @@ use crate::kubeconfig::Merged;
 use crate::session;
 
 /// What a session starts from.
-pub struct Prepared {
-    pub library: Merged,
-    pub context: String,
+pub(crate) struct Prepared {
+    pub(crate) library: Merged,
+    pub(crate) context: String,
     /// AWS_PROFILE / AWS_REGION to export
-    pub aws: Vec<(&'static str, String)>,
+    pub(crate) aws: Vec<(&'static str, String)>,
 }
 
 /// The library, the context asked for (default: the current one) and its AWS variables.
-pub fn prepare(a: &SessionArgs) -> Result<Prepared> {
+pub(crate) fn prepare(a: &SessionArgs) -> Result<Prepared> {
     let library = Merged::load_paths(&session::library_paths());
     library.require_readable()?;
     let context = match &a.context {

@@ -12,7 +12,7 @@ static COLOR: OnceLock<bool> = OnceLock::new();
 
 /// Decides colour once: `--color always|never`, else a terminal on stdout, `NO_COLOR` unset or
 /// empty (no-color.org), and `TERM` not `dumb`.
-pub fn init_color(choice: ColorChoice) {
+pub(crate) fn init_color(choice: ColorChoice) {
     let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -25,12 +25,12 @@ pub fn init_color(choice: ColorChoice) {
     let _ = COLOR.set(on);
 }
 
-pub fn color() -> bool {
+pub(crate) fn color() -> bool {
     *COLOR.get().unwrap_or(&false)
 }
 
 /// The current item, highlighted as kubectx does (green, bold).
-pub fn highlight(s: &str) -> String {
+pub(crate) fn highlight(s: &str) -> String {
     if color() {
         format!("\x1b[1;32m{s}\x1b[0m")
     } else {
@@ -40,7 +40,7 @@ pub fn highlight(s: &str) -> String {
 
 /// Names one per line. On a terminal the current one stands out: in colour, or with `*` when
 /// colour is off. Piped: bare names, as kubectx prints them for scripts.
-pub fn name_list(names: &[String], current: Option<&str>) -> String {
+pub(crate) fn name_list(names: &[String], current: Option<&str>) -> String {
     let tty = std::io::stdout().is_terminal();
     let mut out = String::new();
     for n in names {
@@ -61,7 +61,7 @@ pub fn name_list(names: &[String], current: Option<&str>) -> String {
 /// Whether an interactive picker can run: stdin, stdout and stderr are terminals (the picker
 /// draws on stderr; without one it would spin), and `KCTX_IGNORE_FZF` is unset or empty
 /// (kubectx's rule: any value, even `0`, turns the picker off).
-pub fn interactive() -> bool {
+pub(crate) fn interactive() -> bool {
     std::io::stdin().is_terminal()
         && std::io::stdout().is_terminal()
         && std::io::stderr().is_terminal()
@@ -78,7 +78,11 @@ fn fzf() -> Option<std::path::PathBuf> {
 
 /// Lets the user pick one of `items` (the current one first in view). `None`: cancelled
 /// (Esc, Ctrl-C, or nothing chosen in fzf).
-pub fn pick(prompt: &str, items: &[String], current: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn pick(
+    prompt: &str,
+    items: &[String],
+    current: Option<&str>,
+) -> Result<Option<String>> {
     if items.is_empty() {
         bail!("nothing to choose from");
     }
@@ -158,7 +162,7 @@ fn console_show_cursor() -> std::io::Result<()> {
 
 /// A progress bar on stderr for long work; hidden when stderr is not a terminal (indicatif
 /// also hides it for `TERM=dumb`), so piped output never carries escape codes.
-pub fn progress(what: &str) -> indicatif::ProgressBar {
+pub(crate) fn progress(what: &str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }

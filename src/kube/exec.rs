@@ -26,27 +26,27 @@ use serde_json::{json, Map, Value};
 static NEVER_INTERACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// For shell completion: plugins get no terminal (a prompt would freeze the shell's line).
-pub fn never_interactive() {
+pub(crate) fn never_interactive() {
     NEVER_INTERACTIVE.store(true, Ordering::SeqCst);
 }
 
 /// What a plugin gave: the user fields to use instead of `exec`.
-pub type Credential = Map<String, Value>;
+pub(crate) type Credential = Map<String, Value>;
 
 /// An ExecCredential is a few KiB (a client certificate and key at most); more is not one.
-pub const MAX_STDOUT: usize = 1 << 20;
+pub(crate) const MAX_STDOUT: usize = 1 << 20;
 /// What a non-interactive plugin may print on stderr before the rest is dropped.
-pub const MAX_STDERR: usize = 64 << 10;
+pub(crate) const MAX_STDERR: usize = 64 << 10;
 
 /// One plugin run, decided from the exec entry and the cluster entry.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Request {
-    pub command: String,
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
+pub(crate) struct Request {
+    pub(crate) command: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
     /// `KUBERNETES_EXEC_INFO`.
-    pub exec_info: Value,
-    pub interactive: bool,
+    pub(crate) exec_info: Value,
+    pub(crate) interactive: bool,
     install_hint: Option<String>,
 }
 
@@ -54,7 +54,7 @@ impl Request {
     /// What client-go would run for `exec` (a kubeconfig `user.exec`) of a context whose
     /// cluster entry is `cluster`; `terminal` says whether stdin is a terminal kctx may hand
     /// over. `who` names the user in errors.
-    pub fn from_entry(
+    pub(crate) fn from_entry(
         exec: &Map<String, Value>,
         cluster: &Map<String, Value>,
         terminal: bool,
@@ -123,7 +123,7 @@ impl Request {
     /// for an interactive plugin, which may wait for a person) its whole process group is
     /// killed — also children that keep its stdout open after it exited; stdout beyond
     /// [`MAX_STDOUT`] is refused, stderr beyond [`MAX_STDERR`] dropped.
-    pub fn run(&self, who: &str, limit: Duration) -> Result<Vec<u8>> {
+    pub(crate) fn run(&self, who: &str, limit: Duration) -> Result<Vec<u8>> {
         let command = &self.command;
         let mut cmd = Command::new(command);
         cmd.args(&self.args)
@@ -299,7 +299,7 @@ fn forward_stderr(mut r: impl Read + Send + 'static) {
 
 /// The user fields an ExecCredential printed by a plugin gives: a token, or a client
 /// certificate and key (PEM in the answer, base64 of the PEM in a kubeconfig).
-pub fn credential(stdout: &[u8], who: &str, command: &str) -> Result<Credential> {
+pub(crate) fn credential(stdout: &[u8], who: &str, command: &str) -> Result<Credential> {
     let v: Value = serde_json::from_slice(stdout).map_err(|e| {
         anyhow!("{who}: its exec plugin `{command}` did not print an ExecCredential: {e}")
     })?;
@@ -326,7 +326,7 @@ pub fn credential(stdout: &[u8], who: &str, command: &str) -> Result<Credential>
 
 /// Runs the plugin of `exec` for a context whose cluster entry is `cluster`; `who` names it
 /// in errors ("user U of context C").
-pub fn run(
+pub(crate) fn run(
     exec: &Map<String, Value>,
     cluster: &Map<String, Value>,
     who: &str,

@@ -9,8 +9,8 @@
 //! unreachable cluster is one line naming the server and the context. The proxy is chosen as
 //! kubectl chooses it ([`proxy`]).
 
-pub mod exec;
-pub mod proxy;
+pub(crate) mod exec;
+pub(crate) mod proxy;
 
 use std::path::Path;
 use std::time::Duration;
@@ -24,13 +24,10 @@ use serde_json::{json, Map, Value};
 
 use crate::kubeconfig::{EksExec, Kind, KubeFile, Merged};
 
-/// kubectl's `--request-timeout` default is none; kctx bounds every call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// A connected cluster (nothing has been sent yet).
-pub struct Cluster {
-    pub context: String,
-    pub server: String,
+pub(crate) struct Cluster {
+    pub(crate) context: String,
+    pub(crate) server: String,
     client: ::kube::Client,
     rt: tokio::runtime::Runtime,
     timeout: Duration,
@@ -40,7 +37,7 @@ pub struct Cluster {
 
 /// How a call failed.
 #[derive(Debug)]
-pub enum CallError {
+pub(crate) enum CallError {
     /// The API server answered with an error status.
     Status {
         code: u16,
@@ -52,18 +49,11 @@ pub enum CallError {
     Other(String),
 }
 
-impl CallError {
-    pub fn code(&self) -> Option<u16> {
-        match self {
-            CallError::Status { code, .. } => Some(*code),
-            _ => None,
-        }
-    }
-}
+impl CallError {}
 
 /// Parses kubectl's `--request-timeout`: `5`, `5s`, `500ms`, `2m`, `1h` (0 = no limit,
 /// which kctx still caps at an hour).
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_timeout(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => (&s[..i], &s[i..]),
@@ -303,7 +293,7 @@ fn credential(e: &mut Entries, context: &str, timeout: Duration) -> Result<(Opti
 /// Connects to `context` (nothing is sent until a call): its entries as client-go reads
 /// them, the credential got once, and a kube-rs client with kctx's bounds and kubectl's
 /// proxy choice.
-pub fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> {
+pub(crate) fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cluster> {
     let mut e = entries(m, context)?;
     let (minted, eks) = credential(&mut e, context, timeout)?;
     let proxy = proxy::for_server(
@@ -453,7 +443,7 @@ impl Cluster {
     }
 
     /// A call error as one line naming the context and server, with what it means.
-    pub fn explain(&self, what: &str, e: &CallError) -> anyhow::Error {
+    pub(crate) fn explain(&self, what: &str, e: &CallError) -> anyhow::Error {
         let at = format!("context {:?} ({})", self.context, self.server);
         match e {
             CallError::Unreachable(why) if is_timeout(why) => anyhow!(
@@ -482,7 +472,7 @@ impl Cluster {
     }
 
     /// Every namespace's name (sorted).
-    pub fn namespaces(&self) -> Result<Vec<String>, CallError> {
+    pub(crate) fn namespaces(&self) -> Result<Vec<String>, CallError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         let mut names = Vec::new();
         let mut lp = ListParams::default().limit(500);
@@ -499,7 +489,7 @@ impl Cluster {
     }
 
     /// Whether a namespace exists (a 404 is `Ok(false)`).
-    pub fn namespace_exists(&self, name: &str) -> Result<bool, CallError> {
+    pub(crate) fn namespace_exists(&self, name: &str) -> Result<bool, CallError> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         match self.call(api.get(name)) {
             Ok(_) => Ok(true),
@@ -510,7 +500,7 @@ impl Cluster {
 
     /// Who the cluster says the caller is: SelfSubjectReview (`kubectl auth whoami`),
     /// authentication.k8s.io/v1, falling back to v1beta1 on clusters older than 1.28.
-    pub fn whoami(&self) -> Result<UserInfo, CallError> {
+    pub(crate) fn whoami(&self) -> Result<UserInfo, CallError> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
         match self.call(api.create(&PostParams::default(), &SelfSubjectReview::default())) {
             Ok(r) => {
@@ -520,7 +510,6 @@ impl Cluster {
                     uid: ui.uid.unwrap_or_default(),
                     groups: ui.groups.unwrap_or_default(),
                     extra: ui.extra.unwrap_or_default().into_iter().collect(),
-                    api_version: "authentication.k8s.io/v1".into(),
                 })
             }
             Err(CallError::Status { code: 404, .. }) => self.whoami_v1beta1(),
@@ -566,12 +555,15 @@ impl Cluster {
                 .as_object()
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), strs(v))).collect())
                 .unwrap_or_default(),
-            api_version: "authentication.k8s.io/v1beta1".into(),
         })
     }
 
     /// A ConfigMap (`None` when it does not exist).
-    pub fn config_map(&self, namespace: &str, name: &str) -> Result<Option<ConfigMap>, CallError> {
+    pub(crate) fn config_map(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<ConfigMap>, CallError> {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
         match self.call(api.get(name)) {
             Ok(c) => Ok(Some(c)),
@@ -583,13 +575,11 @@ impl Cluster {
 
 /// What the cluster knows of the caller.
 #[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct UserInfo {
-    pub username: String,
-    pub uid: String,
-    pub groups: Vec<String>,
-    pub extra: std::collections::BTreeMap<String, Vec<String>>,
-    #[serde(skip)]
-    pub api_version: String,
+pub(crate) struct UserInfo {
+    pub(crate) username: String,
+    pub(crate) uid: String,
+    pub(crate) groups: Vec<String>,
+    pub(crate) extra: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 fn humantime(d: Duration) -> String {

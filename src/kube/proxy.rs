@@ -13,7 +13,7 @@ fn env_any(names: &[&str]) -> Option<String> {
 }
 
 /// The proxy for `server` (`scheme://host[:port]…`), given the cluster's `proxy-url`.
-pub fn for_server(server: &str, proxy_url: Option<&str>) -> Option<String> {
+pub(crate) fn for_server(server: &str, proxy_url: Option<&str>) -> Option<String> {
     if let Some(p) = proxy_url.filter(|p| !p.is_empty()) {
         return Some(p.to_owned());
     }

@@ -8,31 +8,31 @@ use serde_json::{Map, Value};
 
 /// What an EKS user entry's exec says about the identity it signs with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct EksExec {
+pub(crate) struct EksExec {
     /// `kctx`, `aws` or `aws-iam-authenticator` (the command's file name).
-    pub command: String,
-    pub cluster: Option<String>,
-    pub region: Option<String>,
-    pub role_arn: Option<String>,
-    pub profile: Option<String>,
+    pub(crate) command: String,
+    pub(crate) cluster: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) role_arn: Option<String>,
+    pub(crate) profile: Option<String>,
     /// `--session-name` of a kctx entry (the role session name).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub session_name: Option<String>,
+    pub(crate) session_name: Option<String>,
     /// Whether the entry names an Outposts cluster id rather than a cluster name.
     #[serde(skip)]
-    pub by_id: bool,
+    pub(crate) by_id: bool,
     /// The exec entry's `env` (names and values), applied when acting as this user.
     #[serde(skip)]
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// The exec entry's arguments, as written.
     #[serde(skip)]
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 impl EksExec {
     /// Reads the exec entry of a user body written by kctx, `aws eks update-kubeconfig`, eksctl
     /// or aws-iam-authenticator; `None` for users that are not EKS exec users.
-    pub fn from_user(user: &Map<String, Value>) -> Option<Self> {
+    pub(crate) fn from_user(user: &Map<String, Value>) -> Option<Self> {
         let exec = user.get("exec")?.as_object()?;
         let command = exec.get("command")?.as_str()?;
         let base = Path::new(command)
@@ -103,7 +103,7 @@ impl EksExec {
 }
 
 /// The account id in an ARN (`arn:partition:service:region:account:…`).
-pub fn arn_account(arn: &str) -> Option<&str> {
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
     let mut it = arn.split(':');
     (it.next()? == "arn").then_some(())?;
     it.nth(3).filter(|a| !a.is_empty())

@@ -10,23 +10,23 @@
 //! - [`Transaction`]: locks (client-go's `<file>.lock`), reads after locking, and writes each
 //!   changed file once, atomically.
 
-pub mod exec;
-pub mod model;
-pub mod ops;
+pub(crate) mod exec;
+pub(crate) mod model;
+pub(crate) mod ops;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 
-pub use exec::{arn_account, EksExec};
-pub use model::{closest, KubeFile, Loaded, Merged};
-pub use ops::Op;
+pub(crate) use exec::{arn_account, EksExec};
+pub(crate) use model::{closest, KubeFile, Loaded, Merged};
+pub(crate) use ops::Op;
 
 use crate::store::fsutil::{self, LockFile};
 
 /// How long a writer waits for `<file>.lock` before failing.
-pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -58,12 +58,12 @@ impl Kind {
 
 /// The files named by `KUBECONFIG` (`:`-separated, empty parts skipped, `~` expanded), else
 /// `~/.kube/config`.
-pub fn paths() -> Vec<PathBuf> {
+pub(crate) fn paths() -> Vec<PathBuf> {
     paths_from(std::env::var("KUBECONFIG").ok().as_deref())
 }
 
 /// The files a `KUBECONFIG` value names (unset or empty: `~/.kube/config`).
-pub fn paths_from(kubeconfig: Option<&str>) -> Vec<PathBuf> {
+pub(crate) fn paths_from(kubeconfig: Option<&str>) -> Vec<PathBuf> {
     let v: Vec<PathBuf> = kubeconfig
         .unwrap_or_default()
         .split(':')
@@ -77,31 +77,31 @@ pub fn paths_from(kubeconfig: Option<&str>) -> Vec<PathBuf> {
     }
 }
 
-pub fn default_path() -> PathBuf {
+pub(crate) fn default_path() -> PathBuf {
     crate::paths::home().join(".kube").join("config")
 }
 
 /// Changes to make, per file, in the order the files are to be written.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     edits: Vec<(PathBuf, Vec<Op>)>,
 }
 
 impl Plan {
     /// Adds a change to `file`. Files are written in the order they are first named here.
-    pub fn push(&mut self, file: &Path, op: Op) {
+    pub(crate) fn push(&mut self, file: &Path, op: Op) {
         match self.edits.iter_mut().find(|(p, _)| p == file) {
             Some((_, ops)) => ops.push(op),
             None => self.edits.push((file.to_path_buf(), vec![op])),
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.edits.is_empty()
     }
 
     /// Appends `other`'s changes after these.
-    pub fn extend(&mut self, other: Plan) {
+    pub(crate) fn extend(&mut self, other: Plan) {
         for (path, ops) in other.edits {
             for op in ops {
                 self.push(&path, op);
@@ -117,17 +117,17 @@ impl Plan {
 /// every decision is made from what is on disk under the locks. `commit` writes each changed
 /// file once, atomically, in the order of the plan; the locks are held until the transaction
 /// is dropped, so follow-up state (the `use -` memory) is written under them too.
-pub struct Transaction {
+pub(crate) struct Transaction {
     _locks: Vec<LockFile>,
     unlocked: Vec<(PathBuf, String)>,
-    pub merged: Merged,
+    pub(crate) merged: Merged,
     extras: Merged,
 }
 
 impl Transaction {
     /// Locks and reads `paths` (a KUBECONFIG list) and `extras` (other files the command may
     /// write, e.g. `--kubeconfig`). Missing files are locked only where a new file would go.
-    pub fn begin(paths: &[PathBuf], extras: &[PathBuf]) -> Result<Self> {
+    pub(crate) fn begin(paths: &[PathBuf], extras: &[PathBuf]) -> Result<Self> {
         let default_file = paths.iter().find(|p| p.exists()).or(paths.last()).cloned();
         let mut to_lock: Vec<PathBuf> = paths
             .iter()
@@ -156,7 +156,7 @@ impl Transaction {
     }
 
     /// A file as read under the lock; `None` when it is missing or unreadable.
-    pub fn get(&self, path: &Path) -> Option<&KubeFile> {
+    pub(crate) fn get(&self, path: &Path) -> Option<&KubeFile> {
         self.loaded(path).and_then(|l| l.file.as_ref())
     }
 
@@ -170,7 +170,7 @@ impl Transaction {
 
     /// Computes every file's new text first (nothing is written if one fails), then writes
     /// them in the plan's order. Returns the files written.
-    pub fn commit(&self, plan: Plan) -> Result<Vec<PathBuf>> {
+    pub(crate) fn commit(&self, plan: Plan) -> Result<Vec<PathBuf>> {
         let mut out = Vec::new();
         for (path, ops) in &plan.edits {
             let fresh;

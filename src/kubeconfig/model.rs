@@ -13,16 +13,16 @@ use super::Kind;
 use crate::yaml::document::{Document, NodeId, NodeKind, Resolved};
 
 /// What `aws eks update-kubeconfig` starts a new file with (its key order).
-pub const SKELETON: &str = "apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: []\n";
+pub(crate) const SKELETON: &str = "apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: \"\"\nkind: Config\npreferences: {}\nusers: []\n";
 
 /// A named entry of one of the three lists.
 #[derive(Debug, Clone)]
-pub struct Entry {
-    pub name: String,
+pub(crate) struct Entry {
+    pub(crate) name: String,
     /// The list item (a mapping).
-    pub item: NodeId,
+    pub(crate) item: NodeId,
     /// Its `cluster:` / `context:` / `user:` mapping, when it has one.
-    pub body: Option<NodeId>,
+    pub(crate) body: Option<NodeId>,
 }
 
 #[derive(Debug, Default)]
@@ -35,10 +35,10 @@ struct List {
 #[derive(Debug)]
 pub struct KubeFile {
     /// The path as the user named it (a symlink stays a symlink when written).
-    pub path: PathBuf,
-    pub doc: Document,
+    pub(crate) path: PathBuf,
+    pub(crate) doc: Document,
     /// Whether the file existed with content (else `doc` is the skeleton of a new file).
-    pub existed: bool,
+    pub(crate) existed: bool,
     lists: [List; 3],
 }
 
@@ -66,7 +66,7 @@ fn is_null(doc: &Document, id: NodeId) -> bool {
 
 impl KubeFile {
     /// A file that does not exist yet (or is empty): the skeleton of a new one.
-    pub fn new_empty(path: &Path) -> Self {
+    pub(crate) fn new_empty(path: &Path) -> Self {
         let doc = Document::parse(SKELETON.to_owned()).expect("the skeleton parses");
         let mut f = Self {
             path: path.to_path_buf(),
@@ -204,11 +204,11 @@ impl KubeFile {
         Ok(())
     }
 
-    pub fn root(&self) -> NodeId {
+    pub(crate) fn root(&self) -> NodeId {
         self.doc.root().expect("indexed files have a root")
     }
 
-    pub fn entries(&self, kind: Kind) -> &[Entry] {
+    pub(crate) fn entries(&self, kind: Kind) -> &[Entry] {
         &self.lists[kind as usize].entries
     }
 
@@ -216,7 +216,7 @@ impl KubeFile {
         self.entries(kind).iter().map(|e| e.name.as_str())
     }
 
-    pub fn find(&self, kind: Kind, name: &str) -> Option<&Entry> {
+    pub(crate) fn find(&self, kind: Kind, name: &str) -> Option<&Entry> {
         let l = &self.lists[kind as usize];
         l.index.get(name).map(|i| &l.entries[*i as usize])
     }
@@ -225,14 +225,26 @@ impl KubeFile {
         self.find(kind, name).is_some()
     }
 
+    /// Each entry's name and its text as written in the file (for tests that check that an
+    /// edit left the entries it did not touch byte for byte).
+    pub fn entry_sources(&self, kind: Kind) -> impl Iterator<Item = (&str, &str)> {
+        self.entries(kind).iter().map(|e| {
+            let n = self.doc.node(e.item);
+            (
+                e.name.as_str(),
+                &self.doc.text[n.start as usize..n.end as usize],
+            )
+        })
+    }
+
     /// A string field of an entry's body (e.g. a context's `cluster`, `user`, `namespace`).
-    pub fn field(&self, kind: Kind, name: &str, key: &str) -> Option<&str> {
+    pub(crate) fn field(&self, kind: Kind, name: &str, key: &str) -> Option<&str> {
         let body = self.find(kind, name)?.body?;
         self.doc.as_str(self.doc.get(body, key)?)
     }
 
     /// An entry's body as JSON.
-    pub fn body(&self, kind: Kind, name: &str) -> Option<Map<String, Value>> {
+    pub(crate) fn body(&self, kind: Kind, name: &str) -> Option<Map<String, Value>> {
         let body = self.find(kind, name)?.body?;
         match self.doc.to_json(body) {
             Ok(Value::Object(m)) => Some(m),
@@ -241,7 +253,7 @@ impl KubeFile {
     }
 
     /// A whole entry (`name` and body, and any other keys) as JSON.
-    pub fn entry_json(&self, kind: Kind, name: &str) -> Option<Map<String, Value>> {
+    pub(crate) fn entry_json(&self, kind: Kind, name: &str) -> Option<Map<String, Value>> {
         match self.doc.to_json(self.find(kind, name)?.item) {
             Ok(Value::Object(m)) => Some(m),
             _ => None,
@@ -264,24 +276,24 @@ impl KubeFile {
 
 /// One file of a `KUBECONFIG` list, as read.
 #[derive(Debug)]
-pub struct Loaded {
-    pub path: PathBuf,
+pub(crate) struct Loaded {
+    pub(crate) path: PathBuf,
     /// `None` when the file is missing or broken (see `error`).
-    pub file: Option<KubeFile>,
-    pub error: Option<String>,
+    pub(crate) file: Option<KubeFile>,
+    pub(crate) error: Option<String>,
 }
 
 /// Several kubeconfig files merged by client-go's rules: the first file that defines a name
 /// wins; current-context comes from the first file that sets it.
 #[derive(Debug)]
 pub struct Merged {
-    pub files: Vec<Loaded>,
+    pub(crate) files: Vec<Loaded>,
 }
 
 impl Merged {
     /// Reads every file of `KUBECONFIG` (or `~/.kube/config`). A broken file is kept aside
     /// with its error, so that commands that do not need it still work.
-    pub fn load() -> Self {
+    pub(crate) fn load() -> Self {
         Self::load_paths(&super::paths())
     }
 
@@ -316,7 +328,7 @@ impl Merged {
     }
 
     /// Prints one warning per unreadable file, and per file with more than one document.
-    pub fn warn_broken(&self) {
+    pub(crate) fn warn_broken(&self) {
         for f in &self.files {
             if let Some(e) = &f.error {
                 eprintln!("kctx: warning: skipping {}: {e}", f.path.display());
@@ -332,7 +344,7 @@ impl Merged {
 
     /// For commands that read: an error when no file could be read and one was broken (an
     /// empty list would hide the problem); else a warning per broken file.
-    pub fn require_readable(&self) -> Result<()> {
+    pub(crate) fn require_readable(&self) -> Result<()> {
         let broken: Vec<&Loaded> = self.files.iter().filter(|f| f.error.is_some()).collect();
         if !broken.is_empty() && self.files.iter().all(|f| f.file.is_none()) {
             bail!(
@@ -347,16 +359,21 @@ impl Merged {
         Ok(())
     }
 
+    /// Why each broken file could not be read.
+    pub fn errors(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().filter_map(|f| f.error.as_deref())
+    }
+
     pub fn readable(&self) -> impl Iterator<Item = &KubeFile> {
         self.files.iter().filter_map(|f| f.file.as_ref())
     }
 
     /// The file that owns a named entry (the first that defines it).
-    pub fn owner(&self, kind: Kind, name: &str) -> Option<&Path> {
+    pub(crate) fn owner(&self, kind: Kind, name: &str) -> Option<&Path> {
         self.owner_file(kind, name).map(|f| f.path.as_path())
     }
 
-    pub fn owner_file(&self, kind: Kind, name: &str) -> Option<&KubeFile> {
+    pub(crate) fn owner_file(&self, kind: Kind, name: &str) -> Option<&KubeFile> {
         self.readable().find(|f| f.has(kind, name))
     }
 
@@ -374,7 +391,7 @@ impl Merged {
     }
 
     /// Names in merged order (file order, then entry order), first definition wins.
-    pub fn names(&self, kind: Kind) -> Vec<String> {
+    pub(crate) fn names(&self, kind: Kind) -> Vec<String> {
         let mut files = self.readable();
         let Some(first) = files.next() else {
             return Vec::new();
@@ -400,7 +417,7 @@ impl Merged {
 
     /// The context a `--context NAME` option names, else the current one; an error when that
     /// is unset or names no context.
-    pub fn context_or_current(&self, context: Option<&str>) -> Result<String> {
+    pub(crate) fn context_or_current(&self, context: Option<&str>) -> Result<String> {
         let name = match context {
             Some(c) => c,
             None => self
@@ -414,7 +431,7 @@ impl Merged {
     }
 
     /// client-go's `GetDefaultFilename`: the first file that exists, else the last path.
-    pub fn default_file(&self) -> PathBuf {
+    pub(crate) fn default_file(&self) -> PathBuf {
         self.files
             .iter()
             .find(|f| f.path.exists())
@@ -425,26 +442,19 @@ impl Merged {
 
     /// Where client-go writes a new current-context: the first file that already sets one,
     /// else the default file.
-    pub fn current_context_file(&self) -> PathBuf {
+    pub(crate) fn current_context_file(&self) -> PathBuf {
         self.readable()
             .find(|f| f.current_context().is_some())
             .map(|f| f.path.clone())
             .unwrap_or_else(|| self.default_file())
     }
 
-    pub fn file(&self, path: &Path) -> Option<&KubeFile> {
-        self.files
-            .iter()
-            .find(|f| f.path == path)
-            .and_then(|f| f.file.as_ref())
-    }
-
-    pub fn paths(&self) -> Vec<PathBuf> {
+    pub(crate) fn paths(&self) -> Vec<PathBuf> {
         self.files.iter().map(|f| f.path.clone()).collect()
     }
 
     /// An error for an unknown name, naming the closest existing ones.
-    pub fn unknown(&self, kind: Kind, name: &str) -> anyhow::Error {
+    pub(crate) fn unknown(&self, kind: Kind, name: &str) -> anyhow::Error {
         let names = self.names(kind);
         let what = &kind.key()[..kind.key().len() - 1];
         let broken: Vec<String> = self
@@ -471,7 +481,7 @@ impl Merged {
 }
 
 /// Up to three names closest to `name` (Jaro-Winkler, substrings first).
-pub fn closest<'a>(names: &'a [String], name: &str) -> Vec<&'a str> {
+pub(crate) fn closest<'a>(names: &'a [String], name: &str) -> Vec<&'a str> {
     let lname = name.to_lowercase();
     let mut scored: Vec<(f64, &String)> = names
         .iter()

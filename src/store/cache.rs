@@ -20,11 +20,11 @@ use super::private::PrivateDir;
 use crate::exec_credential::{parse_rfc3339, Status};
 
 /// How long a cold call waits for another process minting the same entry.
-pub const SINGLE_FLIGHT_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const SINGLE_FLIGHT_WAIT: Duration = Duration::from_secs(10);
 const FORMAT: u32 = 1;
 
 /// The cache directory (not created until something is written).
-pub fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     if let Some(d) = std::env::var_os("KCTX_CACHE_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d);
     }
@@ -43,12 +43,12 @@ pub fn dir() -> PathBuf {
 /// [`KeyBuilder::secret`], which hashes them before they join the key, and the key itself is
 /// only ever written as its SHA-256, so no secret reaches the disk.
 #[derive(Default)]
-pub struct KeyBuilder {
+pub(crate) struct KeyBuilder {
     hasher: Sha256,
 }
 
 impl KeyBuilder {
-    pub fn new(kind: &str) -> Self {
+    pub(crate) fn new(kind: &str) -> Self {
         let mut k = Self::default();
         k.part("kctx-cache-format", &FORMAT.to_string());
         k.part("kind", kind);
@@ -56,7 +56,7 @@ impl KeyBuilder {
     }
 
     /// A labelled plain part.
-    pub fn part(&mut self, label: &str, value: &str) -> &mut Self {
+    pub(crate) fn part(&mut self, label: &str, value: &str) -> &mut Self {
         // length-prefixed so that no two different part lists hash alike
         for s in [label, value] {
             self.hasher.update((s.len() as u64).to_le_bytes());
@@ -65,7 +65,7 @@ impl KeyBuilder {
         self
     }
 
-    pub fn opt(&mut self, label: &str, value: Option<&str>) -> &mut Self {
+    pub(crate) fn opt(&mut self, label: &str, value: Option<&str>) -> &mut Self {
         match value {
             Some(v) => self.part(label, v),
             None => self.part(label, "\u{0}none"),
@@ -73,13 +73,13 @@ impl KeyBuilder {
     }
 
     /// A secret part: only its hash joins the key.
-    pub fn secret(&mut self, label: &str, value: Option<&str>) -> &mut Self {
+    pub(crate) fn secret(&mut self, label: &str, value: Option<&str>) -> &mut Self {
         let h = value.map(|v| hex(&Sha256::digest(v.as_bytes())));
         self.opt(label, h.as_deref())
     }
 
     /// Identity of a file (path, size, modification time, inode) — changes when it is edited.
-    pub fn file(&mut self, label: &str, path: &Path) -> &mut Self {
+    pub(crate) fn file(&mut self, label: &str, path: &Path) -> &mut Self {
         let id = match fs::metadata(path) {
             Ok(m) => format!(
                 "{}|{}|{}.{}|{}",
@@ -95,7 +95,7 @@ impl KeyBuilder {
     }
 
     /// Identity of every file in a directory (e.g. the SSO token cache).
-    pub fn dir_files(&mut self, label: &str, dir: &Path) -> &mut Self {
+    pub(crate) fn dir_files(&mut self, label: &str, dir: &Path) -> &mut Self {
         let mut names: Vec<PathBuf> = match fs::read_dir(dir) {
             Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
             Err(_) => Vec::new(),
@@ -108,7 +108,7 @@ impl KeyBuilder {
         self
     }
 
-    pub fn finish(&self) -> String {
+    pub(crate) fn finish(&self) -> String {
         hex(&self.hasher.clone().finalize())
     }
 }
@@ -125,16 +125,16 @@ fn hex(b: &[u8]) -> String {
 
 /// What `kctx cache list` shows of an entry; never a secret.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
-pub struct Summary {
-    pub cluster: Option<String>,
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub role_arn: Option<String>,
+pub(crate) struct Summary {
+    pub(crate) cluster: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) profile: Option<String>,
+    pub(crate) role_arn: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Payload {
+pub(crate) enum Payload {
     Token {
         status: Status,
     },
@@ -147,15 +147,15 @@ pub enum Payload {
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct Entry {
-    pub kctx_cache: u32,
-    pub summary: Summary,
+pub(crate) struct Entry {
+    pub(crate) kctx_cache: u32,
+    pub(crate) summary: Summary,
     #[serde(flatten)]
-    pub payload: Payload,
+    pub(crate) payload: Payload,
 }
 
 impl Entry {
-    pub fn expires(&self) -> Option<SystemTime> {
+    pub(crate) fn expires(&self) -> Option<SystemTime> {
         match &self.payload {
             Payload::Token { status } => parse_rfc3339(&status.expiration_timestamp),
             Payload::Role { expiration, .. } => parse_rfc3339(expiration),
@@ -164,14 +164,14 @@ impl Entry {
 }
 
 /// The token cache directory, reached only through [`PrivateDir`] checks.
-pub struct Cache {
+pub(crate) struct Cache {
     path: PathBuf,
     dir: OnceCell<Option<PrivateDir>>,
     warned: Cell<bool>,
 }
 
 impl Cache {
-    pub fn new(path: PathBuf) -> Self {
+    pub(crate) fn new(path: PathBuf) -> Self {
         Self {
             path,
             dir: OnceCell::new(),
@@ -179,7 +179,7 @@ impl Cache {
         }
     }
 
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.path
     }
 
@@ -200,13 +200,9 @@ impl Cache {
         }
     }
 
-    pub fn entry_path(&self, key: &str) -> PathBuf {
+    #[cfg(test)]
+    pub(crate) fn entry_path(&self, key: &str) -> PathBuf {
         self.path.join(format!("{key}.json"))
-    }
-
-    /// Whether the directory exists and is safe (warning once when it is not).
-    pub fn usable(&self) -> bool {
-        self.private(false).is_some()
     }
 
     fn warn(&self, msg: &str) {
@@ -216,7 +212,7 @@ impl Cache {
     }
 
     /// Reads an entry; anything unreadable, corrupt, foreign or not private is a miss.
-    pub fn get(&self, key: &str) -> Option<Entry> {
+    pub(crate) fn get(&self, key: &str) -> Option<Entry> {
         let data = self.private(false)?.read(&format!("{key}.json"))?;
         let e: Entry = serde_json::from_slice(&data).ok()?;
         (e.kctx_cache == FORMAT).then_some(e)
@@ -224,7 +220,7 @@ impl Cache {
 
     /// Stores an entry atomically (a 0600 temp file, then a rename). Failure degrades to a
     /// single warning on stderr: the cache is an optimisation, never a reason to fail.
-    pub fn put(&self, key: &str, entry: &Entry) {
+    pub(crate) fn put(&self, key: &str, entry: &Entry) {
         let Some(dir) = self.private(true) else {
             return;
         };
@@ -241,12 +237,12 @@ impl Cache {
 
     /// Single flight: an exclusive advisory lock on `<key>.lock`, waited for up to `wait`.
     /// `None` when the wait ran out or locking is impossible; the caller then mints on its own.
-    pub fn lock(&self, key: &str, wait: Duration) -> Option<File> {
+    pub(crate) fn lock(&self, key: &str, wait: Duration) -> Option<File> {
         self.private(true)?.lock(&format!("{key}.lock"), wait)
     }
 
     /// All entries with their keys (for `kctx cache list`).
-    pub fn entries(&self) -> Vec<(String, Option<Entry>)> {
+    pub(crate) fn entries(&self) -> Vec<(String, Option<Entry>)> {
         let Some(dir) = self.private(false) else {
             return Vec::new();
         };
@@ -262,19 +258,19 @@ impl Cache {
     }
 
     /// Temp files left by interrupted writes (they may hold tokens).
-    pub fn temps(&self) -> Vec<String> {
+    pub(crate) fn temps(&self) -> Vec<String> {
         self.private(false)
             .map(PrivateDir::temps)
             .unwrap_or_default()
     }
 
     /// Removes every temp file; returns how many.
-    pub fn remove_temps(&self) -> usize {
+    pub(crate) fn remove_temps(&self) -> usize {
         self.private(false).map_or(0, |d| d.remove_temps(None))
     }
 
     /// Removes lock files whose entry is gone (left by failed mints).
-    pub fn remove_orphan_locks(&self) {
+    pub(crate) fn remove_orphan_locks(&self) {
         let Some(dir) = self.private(false) else {
             return;
         };
@@ -289,7 +285,7 @@ impl Cache {
     }
 
     /// Removes an entry and its lock file.
-    pub fn remove(&self, key: &str) -> std::io::Result<()> {
+    pub(crate) fn remove(&self, key: &str) -> std::io::Result<()> {
         let Some(dir) = self.private(false) else {
             return Ok(());
         };

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 /// The effective user id.
-pub fn euid() -> u32 {
+pub(crate) fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
 
 /// Follows a chain of symlinks to the file that is really written (which may not exist yet),
 /// so that replacing it keeps the link a link.
-pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
+pub(crate) fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
     let mut p = path.to_path_buf();
     for _ in 0..40 {
         match fs::symlink_metadata(&p) {
@@ -37,7 +37,7 @@ pub fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
 }
 
 /// Creates `dir` and its parents with mode `mode` (existing directories are left alone).
-pub fn create_dir_all_mode(dir: &Path, mode: u32) -> io::Result<()> {
+pub(crate) fn create_dir_all_mode(dir: &Path, mode: u32) -> io::Result<()> {
     fs::DirBuilder::new().recursive(true).mode(mode).create(dir)
 }
 
@@ -47,7 +47,7 @@ pub fn create_dir_all_mode(dir: &Path, mode: u32) -> io::Result<()> {
 /// owner, group and mode (as kubectl keeps them); when the owner cannot be kept (another
 /// user's file, written without root), nothing is replaced and the error says why. A new
 /// file gets `new_mode`. Missing directories are created.
-pub fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
     let target = resolve_symlinks(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -144,13 +144,13 @@ fn remove_stale_temps(dir: &Path, prefix: &str) {
 
 /// A client-go style lock: `<file>.lock` created with O_CREAT|O_EXCL, removed on drop.
 #[derive(Debug)]
-pub struct LockFile {
+pub(crate) struct LockFile {
     path: PathBuf,
 }
 
 impl LockFile {
     /// Takes the lock for `file`, retrying for up to `wait`, then fails naming the lock file.
-    pub fn acquire(file: &Path, wait: Duration) -> Result<Self> {
+    pub(crate) fn acquire(file: &Path, wait: Duration) -> Result<Self> {
         let mut name = file.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
@@ -190,7 +190,8 @@ impl LockFile {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 }

@@ -3,7 +3,7 @@
 //! control ([`private`]), the token cache ([`cache`]) and the `use -` / `ns -` state
 //! ([`state`]).
 
-pub mod cache;
-pub mod fsutil;
-pub mod private;
-pub mod state;
+pub(crate) mod cache;
+pub(crate) mod fsutil;
+pub(crate) mod private;
+pub(crate) mod state;

@@ -10,7 +10,6 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,12 +18,12 @@ use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use super::fsutil::euid;
 
 /// A temp file older than this was left by a writer that was killed.
-pub const STALE_TEMP: Duration = Duration::from_secs(600);
-pub const TEMP_SUFFIX: &str = ".tmp";
+pub(crate) const STALE_TEMP: Duration = Duration::from_secs(600);
+pub(crate) const TEMP_SUFFIX: &str = ".tmp";
 
 /// Why a directory is not used.
 #[derive(Debug)]
-pub struct Refused(pub String);
+pub(crate) struct Refused(pub String);
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,7 +32,7 @@ impl std::fmt::Display for Refused {
 }
 
 #[derive(Debug)]
-pub struct PrivateDir {
+pub(crate) struct PrivateDir {
     path: PathBuf,
     fd: OwnedFd,
 }
@@ -45,7 +44,7 @@ fn nofollow() -> OFlags {
 impl PrivateDir {
     /// Opens `path`, creating it (and missing parents) with mode 0700 when `create` is set.
     /// `Ok(None)`: it does not exist and `create` is off.
-    pub fn open(path: &Path, create: bool) -> Result<Option<Self>, Refused> {
+    pub(crate) fn open(path: &Path, create: bool) -> Result<Option<Self>, Refused> {
         let shown = path.display();
         let fresh = match std::fs::symlink_metadata(path) {
             Ok(m) if m.file_type().is_symlink() => {
@@ -93,7 +92,7 @@ impl PrivateDir {
         }))
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -114,21 +113,16 @@ impl PrivateDir {
     }
 
     /// The bytes of an entry; `None` when it is missing or not a private regular file of ours.
-    pub fn read(&self, name: &str) -> Option<Vec<u8>> {
+    pub(crate) fn read(&self, name: &str) -> Option<Vec<u8>> {
         let mut f = self.open_private(name)?;
         let mut buf = Vec::new();
         f.read_to_end(&mut buf).ok()?;
         Some(buf)
     }
 
-    /// Modification time of a private entry.
-    pub fn modified(&self, name: &str) -> Option<SystemTime> {
-        self.open_private(name)?.metadata().ok()?.modified().ok()
-    }
-
     /// Replaces an entry atomically: a new 0600 temp file (`O_EXCL`, never through a symlink),
     /// then a rename over the entry. Stale temp files of killed writers are removed first.
-    pub fn write(&self, name: &str, data: &[u8]) -> io::Result<()> {
+    pub(crate) fn write(&self, name: &str, data: &[u8]) -> io::Result<()> {
         self.remove_temps(Some(STALE_TEMP));
         let (tmp, mut f) = self.create_temp(name)?;
         let res = f
@@ -168,7 +162,7 @@ impl PrivateDir {
     }
 
     /// Removes an entry (missing is fine).
-    pub fn remove(&self, name: &str) -> io::Result<()> {
+    pub(crate) fn remove(&self, name: &str) -> io::Result<()> {
         match rfs::unlinkat(&self.fd, name, AtFlags::empty()) {
             Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
             Err(e) => Err(e.into()),
@@ -176,7 +170,7 @@ impl PrivateDir {
     }
 
     /// Names in the directory.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         let Ok(rd) = std::fs::read_dir(&self.path) else {
             return Vec::new();
         };
@@ -189,7 +183,7 @@ impl PrivateDir {
     }
 
     /// Temp files (`.<name>.….tmp`) left by interrupted writes.
-    pub fn temps(&self) -> Vec<String> {
+    pub(crate) fn temps(&self) -> Vec<String> {
         self.names()
             .into_iter()
             .filter(|n| n.starts_with('.') && n.ends_with(TEMP_SUFFIX))
@@ -197,7 +191,7 @@ impl PrivateDir {
     }
 
     /// Removes temp files (older than `age`, or all); returns how many.
-    pub fn remove_temps(&self, age: Option<Duration>) -> usize {
+    pub(crate) fn remove_temps(&self, age: Option<Duration>) -> usize {
         let mut n = 0;
         for t in self.temps() {
             let old = match age {
@@ -220,7 +214,7 @@ impl PrivateDir {
 
     /// An exclusive advisory lock on `name` (created 0600, never through a symlink), waited for
     /// up to `wait`. `None` when the wait ran out or the file is not ours.
-    pub fn lock(&self, name: &str, wait: Duration) -> Option<File> {
+    pub(crate) fn lock(&self, name: &str, wait: Duration) -> Option<File> {
         let fd = rfs::openat(
             &self.fd,
             name,
@@ -245,18 +239,6 @@ impl PrivateDir {
                 Err(_) => return None,
             }
         }
-    }
-
-    /// Whether `name` is a private regular file of ours (for listing).
-    pub fn is_private_file(&self, name: &str) -> bool {
-        self.open_private(name).is_some()
-    }
-
-    /// The uid owning an entry (for messages).
-    pub fn owner_of(&self, name: &str) -> Option<u32> {
-        std::fs::symlink_metadata(self.path.join(name))
-            .ok()
-            .map(|m| m.uid())
     }
 }
 

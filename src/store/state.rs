@@ -13,19 +13,19 @@ use sha2::{Digest, Sha256};
 use super::private::PrivateDir;
 
 #[derive(Serialize, Deserialize, Debug, Default)]
-pub struct State {
+pub(crate) struct State {
     /// The kubeconfig files this state belongs to (for humans reading the file).
     #[serde(default)]
-    pub kubeconfig: Vec<String>,
+    pub(crate) kubeconfig: Vec<String>,
     #[serde(default)]
-    pub previous_context: Option<String>,
+    pub(crate) previous_context: Option<String>,
     /// Previous namespace per context.
     #[serde(default)]
-    pub previous_namespace: BTreeMap<String, String>,
+    pub(crate) previous_namespace: BTreeMap<String, String>,
     /// In a per-shell session: the namespace each context had when the shell left it, so that
     /// coming back (`kctx use -`, `kctx use NAME`) finds it as it was, as in a kubeconfig.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub session_namespaces: BTreeMap<String, String>,
+    pub(crate) session_namespaces: BTreeMap<String, String>,
 }
 
 fn file_name(files: &[PathBuf]) -> String {
@@ -59,7 +59,7 @@ fn open_dir(create: bool) -> Result<Option<PrivateDir>, String> {
 
 impl State {
     /// The state for this list of kubeconfig files; anything unreadable is a fresh state.
-    pub fn load(files: &[PathBuf]) -> Self {
+    pub(crate) fn load(files: &[PathBuf]) -> Self {
         let dir = match open_dir(false) {
             Ok(Some(d)) => d,
             Ok(None) => return Self::default(),
@@ -74,7 +74,7 @@ impl State {
     }
 
     /// Saves atomically; failure is a warning, never an error (it is a convenience).
-    pub fn save(&mut self, files: &[PathBuf]) {
+    pub(crate) fn save(&mut self, files: &[PathBuf]) {
         self.kubeconfig = files.iter().map(|f| f.display().to_string()).collect();
         let name = file_name(files);
         let res = match open_dir(true) {

@@ -18,31 +18,31 @@ use crate::exec_credential::{self, parse_rfc3339, Status};
 use crate::store::cache::{self, Cache, Entry, KeyBuilder, Payload, Summary};
 
 /// A cached token is served only while more than this remains before its expirationTimestamp.
-pub const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+pub(crate) const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 /// Assumed-role credentials are reused until this long before they expire.
-pub const ROLE_MARGIN: Duration = Duration::from_secs(5 * 60);
+pub(crate) const ROLE_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Args, Debug, Clone)]
 #[command(group = clap::ArgGroup::new("cluster").required(true))]
-pub struct TokenArgs {
+pub(crate) struct TokenArgs {
     /// EKS cluster name (signed into the token as x-k8s-aws-id)
     #[arg(long, short = 'i', group = "cluster", value_name = "NAME")]
-    pub cluster_name: Option<String>,
+    pub(crate) cluster_name: Option<String>,
     /// Cluster id of an EKS local cluster on Outposts
     #[arg(long, group = "cluster", value_name = "ID")]
-    pub cluster_id: Option<String>,
+    pub(crate) cluster_id: Option<String>,
     /// AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)
     #[arg(long)]
-    pub region: Option<String>,
+    pub(crate) region: Option<String>,
     /// AWS profile from the shared config/credentials files (default: AWS_PROFILE)
     #[arg(long)]
-    pub profile: Option<String>,
+    pub(crate) profile: Option<String>,
     /// IAM role to assume and sign with
     #[arg(long, short = 'r', value_name = "ARN")]
-    pub role_arn: Option<String>,
+    pub(crate) role_arn: Option<String>,
     /// External id for the role to assume
     #[arg(long, value_name = "ID", requires = "role_arn")]
-    pub external_id: Option<String>,
+    pub(crate) external_id: Option<String>,
     /// Session name for the role to assume
     #[arg(
         long,
@@ -50,14 +50,14 @@ pub struct TokenArgs {
         default_value = "EKSGetTokenAuth",
         requires = "role_arn"
     )]
-    pub session_name: String,
+    pub(crate) session_name: String,
     /// Do not read or write the token cache for this call
     #[arg(long)]
-    pub no_cache: bool,
+    pub(crate) no_cache: bool,
 }
 
 /// The arguments of a `kctx token …` exec entry, parsed exactly as the plugin parses them.
-pub fn parse_args(args: &[String]) -> anyhow::Result<TokenArgs> {
+pub(crate) fn parse_args(args: &[String]) -> anyhow::Result<TokenArgs> {
     #[derive(clap::Parser, Debug)]
     #[command(name = "kctx token", no_binary_name = false)]
     struct TokenCmd {
@@ -104,7 +104,7 @@ impl TokenArgs {
     }
 
     /// The ExecCredential status: from the cache while it is fresh, else newly minted.
-    pub fn status(&self) -> Result<Status> {
+    pub(crate) fn status(&self) -> Result<Status> {
         if self.no_cache {
             return self.mint(None);
         }
@@ -334,7 +334,7 @@ pub fn signed_at(token: &str) -> Option<SystemTime> {
 /// expirationTimestamp, its X-Amz-Date neither in the future (clock moved back) nor older
 /// than EKS's 15 minutes (clock moved forward), and its expirationTimestamp no later than
 /// X-Amz-Date + 15 minutes (an entry edited to claim more is a miss).
-pub fn fresh(status: &Status, now: SystemTime, margin: Duration) -> bool {
+pub(crate) fn fresh(status: &Status, now: SystemTime, margin: Duration) -> bool {
     let Some(exp) = parse_rfc3339(&status.expiration_timestamp) else {
         return false;
     };

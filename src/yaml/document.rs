@@ -16,10 +16,10 @@ use std::collections::HashMap;
 use granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle};
 use serde_json::{Map, Value};
 
-pub type NodeId = u32;
+pub(crate) type NodeId = u32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     Plain,
     Single,
     Double,
@@ -33,19 +33,19 @@ pub enum NodeKind {
 }
 
 impl NodeKind {
-    pub fn is_scalar(self) -> bool {
+    pub(crate) fn is_scalar(self) -> bool {
         matches!(
             self,
             Self::Plain | Self::Single | Self::Double | Self::Literal | Self::Folded
         )
     }
-    pub fn is_map(self) -> bool {
+    pub(crate) fn is_map(self) -> bool {
         matches!(self, Self::BlockMap | Self::FlowMap)
     }
-    pub fn is_seq(self) -> bool {
+    pub(crate) fn is_seq(self) -> bool {
         matches!(self, Self::BlockSeq | Self::FlowSeq)
     }
-    pub fn is_block(self) -> bool {
+    pub(crate) fn is_block(self) -> bool {
         matches!(self, Self::BlockMap | Self::BlockSeq)
     }
 }
@@ -56,13 +56,13 @@ const TAGGED: u8 = 2;
 const ODD: u8 = 4;
 
 #[derive(Debug, Clone, Copy)]
-pub struct Node {
+pub(crate) struct Node {
     /// Byte range in the text. A block sequence starts at its first `-`, a block mapping at
     /// its first key; a block collection ends where its last descendant ends. An empty value
     /// (`key:` with nothing after it) is a zero-width plain scalar.
-    pub start: u32,
-    pub end: u32,
-    pub kind: NodeKind,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) kind: NodeKind,
     flags: u8,
     /// Nodes in this subtree, itself included.
     size: u32,
@@ -73,7 +73,7 @@ pub struct Node {
 
 /// A scalar as kubectl's YAML reader types it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Resolved<'a> {
+pub(crate) enum Resolved<'a> {
     Null,
     Bool(bool),
     Int(i128),
@@ -84,7 +84,7 @@ pub enum Resolved<'a> {
 }
 
 impl Resolved<'_> {
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         match self {
             Resolved::Null => Value::Null,
             Resolved::Bool(b) => Value::Bool(*b),
@@ -100,7 +100,7 @@ impl Resolved<'_> {
     }
 
     /// Same data (NaN equals NaN here: the question is "did the text change its meaning").
-    pub fn same(&self, other: &Resolved<'_>) -> bool {
+    pub(crate) fn same(&self, other: &Resolved<'_>) -> bool {
         match (self, other) {
             (Resolved::Float(a), Resolved::Float(b)) => a == b || (a.is_nan() && b.is_nan()),
             _ => self == other,
@@ -109,7 +109,7 @@ impl Resolved<'_> {
 }
 
 /// go-yaml v2's `resolve` for a plain (untagged) scalar.
-pub fn resolve_plain(s: &str) -> Resolved<'_> {
+pub(crate) fn resolve_plain(s: &str) -> Resolved<'_> {
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -296,10 +296,10 @@ fn is_timestamp(s: &str) -> bool {
 
 /// Where a parse failed, for a one-line message.
 #[derive(Debug, Clone)]
-pub struct SyntaxError {
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
+pub(crate) struct SyntaxError {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
 }
 
 impl std::fmt::Display for SyntaxError {
@@ -314,17 +314,17 @@ impl std::fmt::Display for SyntaxError {
 
 /// A parsed document (the first of the file; see `extra_documents`).
 #[derive(Debug)]
-pub struct Document {
-    pub text: String,
+pub(crate) struct Document {
+    pub(crate) text: String,
     nodes: Vec<Node>,
     decoded: Vec<String>,
     anchors: HashMap<NodeId, String>,
     alias_names: Vec<String>,
     tags: HashMap<NodeId, String>,
     /// A later document (after `---`) holds data: kubectl reads only the first.
-    pub extra_documents: bool,
+    pub(crate) extra_documents: bool,
     /// The line ending the file uses ("\r\n" when its first line ends so).
-    pub newline: &'static str,
+    pub(crate) newline: &'static str,
 }
 
 fn parser_options() -> Options {
@@ -372,7 +372,7 @@ pub(crate) fn find_dash(text: &str, from: usize) -> Option<usize> {
 }
 
 impl Document {
-    pub fn parse(text: String) -> Result<Self, SyntaxError> {
+    pub(crate) fn parse(text: String) -> Result<Self, SyntaxError> {
         let newline = match text.find('\n') {
             Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
             _ => "\n",
@@ -453,9 +453,7 @@ impl Builder<'_> {
                 }
                 self.doc.anchors.insert(idx, name.into_owned());
             }
-            Event::Scalar(value, style, _anchor, tag) => {
-                self.scalar(value, style, tag, start, end)
-            }
+            Event::Scalar(value, style, _anchor, tag) => self.scalar(value, style, tag, start, end),
             Event::Alias(id) => {
                 let name = self.anchor_names.get(&id).cloned().unwrap_or_default();
                 self.doc.alias_names.push(name);
@@ -573,7 +571,7 @@ fn tag_string(t: &granit_parser::Tag) -> String {
 }
 
 /// Children of a collection, in order (for a mapping: key, value, key, value, …).
-pub struct Children<'d> {
+pub(crate) struct Children<'d> {
     nodes: &'d [Node],
     next: usize,
     left: u32,
@@ -593,7 +591,7 @@ impl Iterator for Children<'_> {
 }
 
 /// Changes laid over a document: what its data becomes after an edit (see `edit.rs`).
-pub trait Overlay {
+pub(crate) trait Overlay {
     /// The node's data is replaced by this value.
     fn replaced(&self, id: NodeId) -> Option<&Value>;
     /// The sequence item, or the mapping pair whose value this is, is gone.
@@ -603,12 +601,12 @@ pub trait Overlay {
 }
 
 #[derive(Debug, Clone)]
-pub enum Appended {
+pub(crate) enum Appended {
     Item(Value),
     Pair(String, Value),
 }
 
-pub struct NoOverlay;
+pub(crate) struct NoOverlay;
 
 impl Overlay for NoOverlay {
     fn replaced(&self, _: NodeId) -> Option<&Value> {
@@ -624,7 +622,7 @@ impl Overlay for NoOverlay {
 
 /// One step of a document's data, in order: what two texts must agree on to mean the same.
 #[derive(Debug, Clone)]
-pub enum DataEv<'a> {
+pub(crate) enum DataEv<'a> {
     MapStart(Option<&'a str>, Option<&'a str>),
     MapEnd,
     SeqStart(Option<&'a str>, Option<&'a str>),
@@ -635,7 +633,7 @@ pub enum DataEv<'a> {
 }
 
 impl DataEv<'_> {
-    pub fn same(&self, other: &DataEv<'_>) -> bool {
+    pub(crate) fn same(&self, other: &DataEv<'_>) -> bool {
         match (self, other) {
             (DataEv::MapStart(a, t), DataEv::MapStart(b, u))
             | (DataEv::SeqStart(a, t), DataEv::SeqStart(b, u)) => a == b && t == u,
@@ -663,23 +661,19 @@ fn resolve_tagged<'a>(value: &'a str, kind: NodeKind, tag: Option<&str>) -> Reso
 }
 
 impl Document {
-    pub fn root(&self) -> Option<NodeId> {
+    pub(crate) fn root(&self) -> Option<NodeId> {
         (!self.nodes.is_empty()).then_some(0)
     }
 
-    pub fn node(&self, id: NodeId) -> &Node {
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id as usize]
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.nodes.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
-    pub fn children(&self, id: NodeId) -> Children<'_> {
+    pub(crate) fn children(&self, id: NodeId) -> Children<'_> {
         let n = &self.nodes[id as usize];
         let left = if n.kind.is_map() || n.kind.is_seq() {
             n.aux
@@ -694,13 +688,13 @@ impl Document {
     }
 
     /// (key, value) pairs of a mapping.
-    pub fn pairs(&self, map: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+    pub(crate) fn pairs(&self, map: NodeId) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
         let mut it = self.children(map);
         std::iter::from_fn(move || Some((it.next()?, it.next()?)))
     }
 
     /// The value of a scalar after escapes and folding.
-    pub fn scalar(&self, id: NodeId) -> &str {
+    pub(crate) fn scalar(&self, id: NodeId) -> &str {
         let n = &self.nodes[id as usize];
         if !n.kind.is_scalar() {
             return "";
@@ -711,14 +705,14 @@ impl Document {
         }
     }
 
-    pub fn resolve(&self, id: NodeId) -> Resolved<'_> {
+    pub(crate) fn resolve(&self, id: NodeId) -> Resolved<'_> {
         let id = self.deref(id);
         let n = &self.nodes[id as usize];
         resolve_tagged(self.scalar(id), n.kind, self.tag(id))
     }
 
     /// A scalar that kubectl reads as a string.
-    pub fn as_str(&self, id: NodeId) -> Option<&str> {
+    pub(crate) fn as_str(&self, id: NodeId) -> Option<&str> {
         let id = self.deref(id);
         if !self.nodes[id as usize].kind.is_scalar() {
             return None;
@@ -731,7 +725,7 @@ impl Document {
 
     /// The value under `key` in a mapping (the last one when a key repeats, as kubectl),
     /// following aliases and `<<` merge keys as go-yaml v2 does.
-    pub fn get(&self, map: NodeId, key: &str) -> Option<NodeId> {
+    pub(crate) fn get(&self, map: NodeId, key: &str) -> Option<NodeId> {
         self.get_depth(map, key, 0)
     }
 
@@ -772,7 +766,7 @@ impl Document {
     }
 
     /// The value written under `key` in this very mapping (no aliases followed, no merges).
-    pub fn get_raw(&self, map: NodeId, key: &str) -> Option<NodeId> {
+    pub(crate) fn get_raw(&self, map: NodeId, key: &str) -> Option<NodeId> {
         if !self.nodes[map as usize].kind.is_map() {
             return None;
         }
@@ -784,7 +778,7 @@ impl Document {
 
     /// Whether a mapping's data comes partly from elsewhere (an alias, an anchor others may
     /// use, or a `<<` merge): such a value is changed as a whole, not key by key.
-    pub fn is_shared(&self, id: NodeId) -> bool {
+    pub(crate) fn is_shared(&self, id: NodeId) -> bool {
         let n = &self.nodes[id as usize];
         n.kind == NodeKind::Alias
             || self.anchor(id).is_some()
@@ -792,7 +786,7 @@ impl Document {
     }
 
     /// Whether a mapping has a `<<` merge key.
-    pub fn has_merge(&self, map: NodeId) -> bool {
+    pub(crate) fn has_merge(&self, map: NodeId) -> bool {
         self.nodes[map as usize].kind.is_map() && self.pairs(map).any(|(k, _)| self.is_merge_key(k))
     }
 
@@ -803,7 +797,7 @@ impl Document {
     }
 
     /// The node itself, or for an alias the node its anchor names.
-    pub fn deref(&self, id: NodeId) -> NodeId {
+    pub(crate) fn deref(&self, id: NodeId) -> NodeId {
         let mut cur = id;
         for _ in 0..32 {
             if self.nodes[cur as usize].kind != NodeKind::Alias {
@@ -817,18 +811,18 @@ impl Document {
         cur
     }
 
-    pub fn key_is(&self, k: NodeId, key: &str) -> bool {
+    pub(crate) fn key_is(&self, k: NodeId, key: &str) -> bool {
         self.nodes[k as usize].kind.is_scalar() && self.scalar(k) == key
     }
 
-    pub fn anchor(&self, id: NodeId) -> Option<&str> {
+    pub(crate) fn anchor(&self, id: NodeId) -> Option<&str> {
         if self.nodes[id as usize].flags & ANCHORED == 0 {
             return None;
         }
         self.anchors.get(&id).map(String::as_str)
     }
 
-    pub fn tag(&self, id: NodeId) -> Option<&str> {
+    pub(crate) fn tag(&self, id: NodeId) -> Option<&str> {
         if self.nodes[id as usize].flags & TAGGED == 0 {
             return None;
         }
@@ -836,19 +830,19 @@ impl Document {
     }
 
     /// A block sequence whose layout this module could not map out.
-    pub fn is_odd(&self, id: NodeId) -> bool {
+    pub(crate) fn is_odd(&self, id: NodeId) -> bool {
         self.nodes[id as usize].flags & ODD != 0
     }
 
-    pub fn alias_name(&self, id: NodeId) -> &str {
+    pub(crate) fn alias_name(&self, id: NodeId) -> &str {
         &self.alias_names[self.nodes[id as usize].aux as usize]
     }
 
-    pub fn has_anchors(&self) -> bool {
+    pub(crate) fn has_anchors(&self) -> bool {
         !self.anchors.is_empty()
     }
 
-    pub fn has_aliases(&self) -> bool {
+    pub(crate) fn has_aliases(&self) -> bool {
         !self.alias_names.is_empty()
     }
 
@@ -863,12 +857,12 @@ impl Document {
     }
 
     /// The data of a node as JSON (aliases expanded, `<<` merged), as kubectl sees it.
-    pub fn to_json(&self, id: NodeId) -> Result<Value, String> {
+    pub(crate) fn to_json(&self, id: NodeId) -> Result<Value, String> {
         self.json_with(id, &NoOverlay)
     }
 
     /// The data of a node with an overlay of changes applied.
-    pub fn json_with(&self, id: NodeId, overlay: &dyn Overlay) -> Result<Value, String> {
+    pub(crate) fn json_with(&self, id: NodeId, overlay: &dyn Overlay) -> Result<Value, String> {
         let mut budget = EXPANSION_BUDGET;
         self.json_inner(id, overlay, &mut budget, 0)
     }
@@ -943,7 +937,7 @@ impl Document {
     /// Whether the file is plain block YAML whose root mapping can be read one top-level key
     /// at a time: a block mapping at column 0, with no anchors, aliases, tags, directives or
     /// document markers after the first line.
-    pub fn regions_independent(&self) -> bool {
+    pub(crate) fn regions_independent(&self) -> bool {
         let Some(root) = self.root() else {
             return false;
         };
@@ -963,7 +957,7 @@ impl Document {
 
     /// Streams the data of the root mapping restricted to its pairs `first..=last` (and the
     /// pairs appended after them when `last` is the last), as one mapping.
-    pub fn walk_root_pairs(
+    pub(crate) fn walk_root_pairs(
         &self,
         first: usize,
         last: usize,
@@ -999,7 +993,7 @@ impl Document {
 
     /// Streams the data of a node with an overlay applied; `sink` returns false to stop.
     /// Returns false when the sink stopped.
-    pub fn walk(
+    pub(crate) fn walk(
         &self,
         id: NodeId,
         ov: &dyn Overlay,
@@ -1058,12 +1052,12 @@ impl Document {
     }
 
     /// Byte offset of the start of the line holding `pos`.
-    pub fn line_start(&self, pos: usize) -> usize {
+    pub(crate) fn line_start(&self, pos: usize) -> usize {
         self.text[..pos].rfind('\n').map_or(0, |i| i + 1)
     }
 
     /// Byte offset of the end of the line holding `pos` (its `\n`, or the end of the text).
-    pub fn line_end(&self, pos: usize) -> usize {
+    pub(crate) fn line_end(&self, pos: usize) -> usize {
         self.text[pos..]
             .find('\n')
             .map_or(self.text.len(), |i| pos + i)
@@ -1071,7 +1065,7 @@ impl Document {
 
     /// Column (in bytes from the line start) of `pos`; a BOM at the start of the file takes
     /// no column.
-    pub fn col(&self, pos: usize) -> usize {
+    pub(crate) fn col(&self, pos: usize) -> usize {
         let ls = self.line_start(pos);
         let ls = if ls == 0 && self.text.starts_with('\u{feff}') {
             '\u{feff}'.len_utf8().min(pos)
@@ -1102,7 +1096,7 @@ fn merge_into(out: &mut Map<String, Value>, val: Value) -> Result<(), String> {
 }
 
 /// Streams a JSON value as data events.
-pub fn walk_value(v: &Value, sink: &mut dyn FnMut(DataEv<'_>) -> bool) -> bool {
+pub(crate) fn walk_value(v: &Value, sink: &mut dyn FnMut(DataEv<'_>) -> bool) -> bool {
     match v {
         Value::Null => sink(DataEv::Scalar(Resolved::Null, None, None)),
         Value::Bool(b) => sink(DataEv::Scalar(Resolved::Bool(*b), None, None)),
@@ -1192,10 +1186,10 @@ impl<'t> NewEvents<'t> {
 }
 
 /// Receives data events; returns false to stop.
-pub type Sink<'s> = dyn FnMut(DataEv<'_>) -> bool + 's;
+pub(crate) type Sink<'s> = dyn FnMut(DataEv<'_>) -> bool + 's;
 
 /// Checks that `text` parses to exactly the data `expected` streams; the reason when not.
-pub fn verify_text(
+pub(crate) fn verify_text(
     text: &str,
     expected: &mut dyn FnMut(&mut Sink<'_>) -> bool,
 ) -> Result<(), String> {

@@ -25,9 +25,9 @@ pub struct Edited {
     pub rewrote: Option<String>,
 }
 
-pub struct Editor<'d> {
-    pub doc: &'d Document,
-    pub style: Style,
+pub(crate) struct Editor<'d> {
+    pub(crate) doc: &'d Document,
+    pub(crate) style: Style,
     /// (start, end, replacement, the collection an item splice belongs to, and for insertions
     /// at one place the order: deeper containers first, so that an item appended to a list
     /// at the end of the file comes before a key appended to the mapping around it)
@@ -56,7 +56,7 @@ impl Overlay for Editor<'_> {
 }
 
 /// Detects how a document lays out its blocks.
-pub fn detect_style(doc: &Document) -> Style {
+pub(crate) fn detect_style(doc: &Document) -> Style {
     let mut st = Style {
         newline: doc.newline,
         ..Style::default()
@@ -107,7 +107,7 @@ pub fn detect_style(doc: &Document) -> Style {
 }
 
 impl<'d> Editor<'d> {
-    pub fn new(doc: &'d Document) -> Self {
+    pub(crate) fn new(doc: &'d Document) -> Self {
         Self {
             doc,
             style: detect_style(doc),
@@ -120,10 +120,6 @@ impl<'d> Editor<'d> {
             parents: None,
             flow_dirty: HashSet::new(),
         }
-    }
-
-    pub fn changed(&self) -> bool {
-        self.changed
     }
 
     fn cannot(&mut self, why: impl Into<String>) {
@@ -334,7 +330,7 @@ impl<'d> Editor<'d> {
     }
 
     /// Replaces the data of `id` (whose parent is `parent`) with `v`.
-    pub fn set(&mut self, id: NodeId, v: &Value) {
+    pub(crate) fn set(&mut self, id: NodeId, v: &Value) {
         if self.doc.to_json(id).as_ref() == Ok(v) {
             return;
         }
@@ -455,7 +451,7 @@ impl<'d> Editor<'d> {
     }
 
     /// Sets `key` in a mapping to `v` (replacing the value or adding the pair at the end).
-    pub fn set_key(&mut self, map: NodeId, key: &str, v: &Value) {
+    pub(crate) fn set_key(&mut self, map: NodeId, key: &str, v: &Value) {
         let merged = self.doc.has_merge(map);
         match (self.explicit(map, key).as_slice(), merged) {
             ([], false) => self.add_pair(map, key, v),
@@ -536,7 +532,7 @@ impl<'d> Editor<'d> {
     }
 
     /// Removes `key` from a mapping, if present.
-    pub fn remove_key(&mut self, map: NodeId, key: &str) {
+    pub(crate) fn remove_key(&mut self, map: NodeId, key: &str) {
         let explicit = self.explicit(map, key);
         if self.doc.has_merge(map) {
             let present = matches!(self.doc.json_with(map, &*self), Ok(Value::Object(m)) if m.contains_key(key));
@@ -599,7 +595,7 @@ impl<'d> Editor<'d> {
     }
 
     /// Appends an item to a sequence.
-    pub fn append_item(&mut self, seq: NodeId, v: &Value) {
+    pub(crate) fn append_item(&mut self, seq: NodeId, v: &Value) {
         self.changed = true;
         if !self.unshared(seq) {
             self.cannot("the list being changed is shared through a YAML anchor");
@@ -660,7 +656,7 @@ impl<'d> Editor<'d> {
     }
 
     /// Removes the `index`th item of a sequence.
-    pub fn remove_item(&mut self, seq: NodeId, item: NodeId) {
+    pub(crate) fn remove_item(&mut self, seq: NodeId, item: NodeId) {
         self.changed = true;
         let items: Vec<NodeId> = self.doc.children(seq).collect();
         let Some(i) = items.iter().position(|x| *x == item) else {
@@ -865,7 +861,7 @@ impl<'d> Editor<'d> {
     }
 
     /// The new text: spliced and verified, or rewritten whole (with the reason).
-    pub fn finish(mut self) -> Result<Option<Edited>, String> {
+    pub(crate) fn finish(mut self) -> Result<Option<Edited>, String> {
         if !self.changed {
             return Ok(None);
         }

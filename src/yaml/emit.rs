@@ -11,19 +11,19 @@ use super::document::{resolve_plain, Resolved};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {
     /// Spaces per nesting level of mappings.
-    pub indent: usize,
+    pub(crate) indent: usize,
     /// `key:\n  - item` (true) or `key:\n- item` (false, kubectl's and the AWS CLI's way).
-    pub seq_indent: bool,
+    pub(crate) seq_indent: bool,
     /// Whether a named entry's `name:` comes before its body (`- name: x\n  cluster: …`).
-    pub name_first: bool,
-    pub newline: &'static str,
+    pub(crate) name_first: bool,
+    pub(crate) newline: &'static str,
     /// How neighbouring keys and string values are quoted (plain: only where needed).
-    pub key_quote: Quote,
-    pub value_quote: Quote,
+    pub(crate) key_quote: Quote,
+    pub(crate) value_quote: Quote,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Quote {
+pub(crate) enum Quote {
     #[default]
     Plain,
     Single,
@@ -112,7 +112,7 @@ pub fn plain_ok(s: &str) -> bool {
 }
 
 /// A string as a YAML scalar: plain when that is safe, else double-quoted.
-pub fn scalar(s: &str) -> Cow<'_, str> {
+pub(crate) fn scalar(s: &str) -> Cow<'_, str> {
     if plain_ok(s) {
         Cow::Borrowed(s)
     } else {
@@ -120,7 +120,7 @@ pub fn scalar(s: &str) -> Cow<'_, str> {
     }
 }
 
-pub fn double_quoted(s: &str) -> String {
+pub(crate) fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -148,7 +148,7 @@ pub fn double_quoted(s: &str) -> String {
 }
 
 /// A string in the given quoting style (plain only where that is safe).
-pub fn quoted(s: &str, q: Quote) -> String {
+pub(crate) fn quoted(s: &str, q: Quote) -> String {
     match q {
         Quote::Plain => scalar(s).into_owned(),
         Quote::Double => double_quoted(s),
@@ -157,7 +157,7 @@ pub fn quoted(s: &str, q: Quote) -> String {
 }
 
 /// A single-quoted scalar, when `s` can be one (no line breaks or control characters).
-pub fn single_quoted(s: &str) -> Option<String> {
+pub(crate) fn single_quoted(s: &str) -> Option<String> {
     if s.chars().any(|c| c.is_control()) {
         return None;
     }
@@ -165,7 +165,7 @@ pub fn single_quoted(s: &str) -> Option<String> {
 }
 
 /// A scalar (or empty collection) on one line; None for a non-empty collection.
-pub fn inline(v: &Value, st: &Style) -> Option<String> {
+pub(crate) fn inline(v: &Value, st: &Style) -> Option<String> {
     Some(match v {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
@@ -178,7 +178,7 @@ pub fn inline(v: &Value, st: &Style) -> Option<String> {
 }
 
 /// A value in flow style on one line: `{name: a, context: {cluster: c}}`.
-pub fn flow(v: &Value, st: &Style) -> String {
+pub(crate) fn flow(v: &Value, st: &Style) -> String {
     match v {
         Value::Array(a) if !a.is_empty() => format!(
             "[{}]",
@@ -197,7 +197,7 @@ pub fn flow(v: &Value, st: &Style) -> String {
 
 /// A value in block style, for a place at column `col` where the cursor already is: the first
 /// line has no indentation, later lines are indented from `col`. No trailing line break.
-pub fn block(v: &Value, col: usize, st: &Style) -> String {
+pub(crate) fn block(v: &Value, col: usize, st: &Style) -> String {
     let mut out = String::new();
     block_into(&mut out, v, col, st);
     out

@@ -10,6 +10,6 @@
 //! - [`editor`]: changes as splices of the text, proven by re-parsing, with a whole-file
 //!   rewrite as the announced fallback.
 
-pub mod document;
-pub mod editor;
-pub mod emit;
+pub(crate) mod document;
+pub(crate) mod editor;
+pub(crate) mod emit;

@@ -27,7 +27,7 @@ fn kubeconfig(h: &Home, command: &str, args: &[&str], env: &[(&str, &str)]) -> S
     });
     h.write(
         "kubeconfig",
-        &kctx::yaml::emit::document(&doc, &Default::default()),
+        &kctx::emit_document(&doc, &Default::default()),
     )
     .display()
     .to_string()

@@ -404,10 +404,9 @@ fn dry_run_prints_and_writes_nothing() {
     let out = ok(h.kctx_moto().args(["add", &name, "--dry-run"]));
     assert_eq!(std::fs::read_to_string(&cfg).unwrap(), FOREIGN);
     assert!(!h.path().join(".kube/config.lock").exists());
-    let printed =
-        kctx::kubeconfig::KubeFile::parse(Path::new("stdout"), out.clone().into_bytes()).unwrap();
+    let printed = kctx::KubeFile::parse(Path::new("stdout"), out.clone().into_bytes()).unwrap();
     assert_eq!(printed.current_context(), Some(arn.as_str()));
-    assert!(printed.has(kctx::kubeconfig::Kind::Clusters, "kind-dev"));
+    assert!(printed.has(kctx::Kind::Clusters, "kind-dev"));
     // fresh home: nothing created
     let h2 = Home::new();
     ok(h2.kctx_moto().args(["add", &name, "--dry-run"]));
@@ -644,10 +643,10 @@ fn kill_9_mid_write_never_leaves_a_broken_file() {
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        let doc = kctx::kubeconfig::KubeFile::load(&cfg)
+        let doc = kctx::KubeFile::load(&cfg)
             .unwrap_or_else(|e| panic!("round {round} (after {delay:?}): broken file: {e}"));
         assert!(
-            doc.entries(kctx::kubeconfig::Kind::Contexts).len() >= 1500,
+            doc.names(kctx::Kind::Contexts).count() >= 1500,
             "round {round}: entries lost"
         );
         // a killed writer leaves its lock behind, as client-go's would; clear it for the next round
@@ -655,8 +654,8 @@ fn kill_9_mid_write_never_leaves_a_broken_file() {
     }
     // and an add that is not killed completes on the same file
     ok(h.kctx_moto().args(["add", &name]));
-    let doc = kctx::kubeconfig::KubeFile::load(&cfg).unwrap();
-    assert_eq!(doc.entries(kctx::kubeconfig::Kind::Contexts).len(), 1501);
+    let doc = kctx::KubeFile::load(&cfg).unwrap();
+    assert_eq!(doc.names(kctx::Kind::Contexts).count(), 1501);
     assert!(doc
         .current_context()
         .unwrap()

@@ -73,7 +73,7 @@ fn config_map(map_roles: &str, map_users: &str, map_accounts: &str) -> Value {
 
 /// The same ConfigMap as `kubectl get cm aws-auth -n kube-system -o yaml` writes it.
 fn config_map_yaml(cm: &Value) -> String {
-    kctx::yaml::emit::document(cm, &Default::default())
+    kctx::emit_document(cm, &Default::default())
 }
 
 fn eks_state(mode: &str, entries: Value) -> Value {

@@ -155,7 +155,7 @@ fn entries_near_expiry_or_from_a_moved_clock_are_not_served() {
         now - Duration::from_secs(20 * 60),      // expired
         now + Duration::from_secs(3600),         // clock moved back after signing
     ] {
-        let old = kctx::aws::sts::token(
+        let old = kctx::sts::token(
             &creds,
             "us-west-2",
             "sts.us-west-2.amazonaws.com",
@@ -167,7 +167,7 @@ fn entries_near_expiry_or_from_a_moved_clock_are_not_served() {
             serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
         v["status"]["token"] = old.clone().into();
         v["status"]["expirationTimestamp"] =
-            kctx::exec_credential::rfc3339(signed + Duration::from_secs(14 * 60)).into();
+            kctx::rfc3339(signed + Duration::from_secs(14 * 60)).into();
         std::fs::write(&files[0], v.to_string()).unwrap();
         let t = token_of(h.kctx_env_keys().args(["token", "-i", "c"]));
         assert_ne!(t, old, "stale entry served");

@@ -83,7 +83,7 @@ fn kctx_as(h: &Home, cfg: &Path, ak: &str, sk: &str) -> Command {
 
 fn ns_of(cfg: &Path) -> Option<String> {
     let m = merged(&[cfg.to_path_buf()]);
-    m.field(kctx::kubeconfig::Kind::Contexts, "eks", "namespace")
+    m.field(kctx::Kind::Contexts, "eks", "namespace")
         .map(str::to_owned)
 }
 

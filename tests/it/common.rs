@@ -495,10 +495,7 @@ impl Home {
 
 /// Parses YAML the way kctx does (ordered generic tree).
 pub fn yaml(path: &Path) -> serde_json::Value {
-    kctx::kubeconfig::KubeFile::load(path)
-        .unwrap()
-        .to_json()
-        .unwrap()
+    kctx::KubeFile::load(path).unwrap().to_json().unwrap()
 }
 
 /// What kubectl itself reads from a kubeconfig: `kubectl config view --raw -o json`.
@@ -601,8 +598,8 @@ pub fn eks_kubeconfig(
 }
 
 /// The merged view of kubeconfig files as kctx's model reads them.
-pub fn merged(paths: &[PathBuf]) -> kctx::kubeconfig::Merged {
-    kctx::kubeconfig::Merged::load_paths(paths)
+pub fn merged(paths: &[PathBuf]) -> kctx::Merged {
+    kctx::Merged::load_paths(paths)
 }
 
 /// An interactive shell in a detached tmux session of its own (a private server socket), for

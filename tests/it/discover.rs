@@ -368,7 +368,7 @@ fn add_all_writes_once_names_what_collides_and_a_rerun_changes_nothing() {
         "the file's comment is kept:\n{text}"
     );
     let m = merged(&[w.kubeconfig()]);
-    use kctx::kubeconfig::Kind;
+    use kctx::Kind;
     for (ctx, arn, profile) in &expect_added {
         assert_eq!(m.field(Kind::Contexts, ctx, "cluster"), Some(arn.as_str()));
         assert_eq!(m.field(Kind::Contexts, ctx, "user"), Some(arn.as_str()));
@@ -488,7 +488,7 @@ fn prune_removes_only_marked_contexts_whose_cluster_is_gone_where_it_searched() 
     ok(w.kctx().args(["add", "--all"]).args(SCOPE));
     // a hand-made context for a cluster that will vanish too
     let m = merged(&[w.kubeconfig()]);
-    use kctx::kubeconfig::Kind;
+    use kctx::Kind;
     assert!(m.has(Kind::Contexts, "web"));
     let mut kubectl = w.h.cmd("kubectl");
     kubectl.env("KUBECONFIG", w.kubeconfig());
@@ -694,7 +694,7 @@ fn the_region_lists_match_the_partition_data_of_the_locked_sdk() {
             (id.to_owned(), regions)
         })
         .collect();
-    let ours: Vec<(String, Vec<String>)> = kctx::aws::discover::PARTITION_REGIONS
+    let ours: Vec<(String, Vec<String>)> = kctx::PARTITION_REGIONS
         .iter()
         .map(|(p, r)| (p.to_string(), r.iter().map(|x| x.to_string()).collect()))
         .collect();
@@ -798,7 +798,7 @@ fn bulk_refresh_keeps_shared_users_kubectl_defaults_and_unknown_accounts() {
     ]));
     let signs_as_role = || {
         merged(std::slice::from_ref(&kc))
-            .body(kctx::kubeconfig::Kind::Users, arn)
+            .body(kctx::Kind::Users, arn)
             .unwrap()["exec"]["args"]
             .to_string()
             .contains(role)
@@ -860,7 +860,7 @@ fn bulk_refresh_keeps_shared_users_kubectl_defaults_and_unknown_accounts() {
         "{}",
         stderr(&o)
     );
-    assert!(merged(std::slice::from_ref(&kc)).has(kctx::kubeconfig::Kind::Contexts, "tmp"));
+    assert!(merged(std::slice::from_ref(&kc)).has(kctx::Kind::Contexts, "tmp"));
     let out = ok(k(&eks).args(all).arg("--prune"));
     assert!(out.contains("1 pruned"), "{out}");
 

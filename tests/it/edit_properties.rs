@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use kctx::kubeconfig::{ops, Kind, KubeFile, Op};
+use kctx::{Kind, KubeFile, Op};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -49,7 +49,7 @@ struct Doc {
 }
 
 fn q(s: &str, style: u8) -> String {
-    let plain_safe = kctx::yaml::emit::plain_ok(s);
+    let plain_safe = kctx::plain_ok(s);
     match style {
         1 => format!("'{}'", s.replace('\'', "''")),
         2 => serde_json::to_string(s).unwrap(),
@@ -410,9 +410,8 @@ proptest! {
         // the text of every entry, to find untouched ones afterwards
         let mut spans: Vec<(Kind, String, String)> = Vec::new();
         for kind in Kind::ALL {
-            for e in original.entries(kind) {
-                let n = original.doc.node(e.item);
-                spans.push((kind, e.name.clone(), original.doc.text[n.start as usize..n.end as usize].to_owned()));
+            for (name, source) in original.entry_sources(kind) {
+                spans.push((kind, name.to_owned(), source.to_owned()));
             }
         }
         let mut touched: Vec<(Kind, String)> = Vec::new();
@@ -421,7 +420,7 @@ proptest! {
             let Some((op, names)) = resolve(t, &mut want) else { continue };
             touched.extend(names);
             let file = KubeFile::parse(path, current.clone().into_bytes()).unwrap();
-            let res = ops::apply(&file, std::slice::from_ref(&op)).unwrap();
+            let res = kctx::apply_ops(&file, std::slice::from_ref(&op)).unwrap();
             if let Some(e) = res {
                 prop_assert!(e.rewrote.is_none(), "{:?} fell back to a rewrite: {:?}\n{}", op, e.rewrote, current);
                 current = e.text;
@@ -480,7 +479,7 @@ proptest! {
             touched.extend(names);
             batch.push(op);
         }
-        let res = ops::apply(&file, &batch).unwrap();
+        let res = kctx::apply_ops(&file, &batch).unwrap();
         let out = match res {
             Some(e) => {
                 prop_assert!(e.rewrote.is_none(), "{:?}: {:?}", batch, e.rewrote);

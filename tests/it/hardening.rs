@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use crate::common::*;
-use kctx::kubeconfig::Kind;
+use kctx::Kind;
 
 fn k(h: &Home, kc: &str) -> Command {
     let mut c = h.kctx();
@@ -23,10 +23,8 @@ fn is_root() -> bool {
 /// current-context is empty or names a context that exists (what kubectl needs to work).
 fn current_context_valid(paths: &[PathBuf]) -> Result<(), String> {
     let m = merged(paths);
-    for f in &m.files {
-        if let Some(e) = &f.error {
-            return Err(format!("unreadable: {e}"));
-        }
+    if let Some(e) = m.errors().next() {
+        return Err(format!("unreadable: {e}"));
     }
     match m.current_context() {
         Some(c) if !m.has(Kind::Contexts, c) => {
@@ -103,7 +101,7 @@ fn rm_racing_add_never_deletes_what_the_add_uses() {
             Some("second"),
             "round {round}: current-context as add set it"
         );
-        assert_eq!(f.entries(Kind::Contexts).len(), 2001, "round {round}");
+        assert_eq!(f.names(Kind::Contexts).count(), 2001, "round {round}");
     }
     // kubectl agrees with the last round's file
     let out = ok(h
@@ -362,7 +360,7 @@ fn twenty_thousand_contexts_list_use_and_add() {
     assert!(out.starts_with("Added new context"), "{out}");
     let m = merged(std::slice::from_ref(&cfg));
     let f = m.readable().next().unwrap();
-    assert_eq!(f.entries(Kind::Contexts).len(), 20_001);
+    assert_eq!(f.names(Kind::Contexts).count(), 20_001);
     assert_eq!(f.current_context(), Some(arn.as_str()));
     assert!(std::fs::read_to_string(&cfg)
         .unwrap()
@@ -575,13 +573,13 @@ fn a_cached_expiry_beyond_the_token_lifetime_is_not_believed() {
     let entry = entries(&cache).pop().unwrap();
     let mut v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
-    let ten_hours = kctx::exec_credential::rfc3339(SystemTime::now() + Duration::from_secs(36_000));
+    let ten_hours = kctx::rfc3339(SystemTime::now() + Duration::from_secs(36_000));
     v["status"]["expirationTimestamp"] = ten_hours.clone().into();
     std::fs::write(&entry, v.to_string()).unwrap();
     let second = tok();
     assert_ne!(second.1, ten_hours, "the edited expiry is not served");
-    let exp = kctx::exec_credential::parse_rfc3339(&second.1).unwrap();
-    let signed = kctx::token::signed_at(&second.2).unwrap();
+    let exp = kctx::parse_rfc3339(&second.1).unwrap();
+    let signed = kctx::token_signed_at(&second.2).unwrap();
     assert!(exp <= signed + Duration::from_secs(15 * 60));
     assert!(first.2 != second.2 || second.1 == first.1);
 }

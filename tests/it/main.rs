@@ -9,6 +9,7 @@ mod verify;
 
 mod access;
 mod add;
+mod arch;
 mod aws_auth;
 mod cache;
 mod cluster;

@@ -338,7 +338,7 @@ fn stale_session_files_are_removed_and_library_edits_say_so() {
         c.wait().unwrap();
         pid
     };
-    let scope = kctx::session::scope();
+    let scope = kctx::session_scope();
     let stale = dir.join(format!("{dead}.deadbeef.{scope}.yaml"));
     let stale_old_name = dir.join(format!("{dead}.deadbee0.yaml"));
     let live = dir.join(format!("{}.cafecafe.{scope}.yaml", std::process::id()));
@@ -366,7 +366,7 @@ fn stale_session_files_are_removed_and_library_edits_say_so() {
         "{}",
         stderr(&out)
     );
-    assert!(!merged(std::slice::from_ref(&cfg)).has(kctx::kubeconfig::Kind::Contexts, "beta"));
+    assert!(!merged(std::slice::from_ref(&cfg)).has(kctx::Kind::Contexts, "beta"));
     // prompt outside a session
     assert_eq!(ok(k().arg("prompt")), "alpha/web\n");
     let _: &Path = &cfg;
@@ -452,10 +452,7 @@ fn a_file_made_by_env_follows_the_shell_that_evaluates_it() {
         let inner = format!(
             "echo PID=$$; eval \"$({subst})\"; echo \"F=$KUBECONFIG\"; kctx exec beta -- true; test -f \"$KUBECONFIG\" && echo KEPT"
         );
-        let outer = format!(
-            "bash --norc -c {}; true",
-            kctx::session::quote_posix(&inner)
-        );
+        let outer = format!("bash --norc -c {}; true", kctx::quote_posix(&inner));
         let out = ok(h
             .cmd("bash")
             .env("PATH", path_with_kctx(&h))

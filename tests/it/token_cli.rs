@@ -36,8 +36,8 @@ fn env_keys_print_one_exec_credential() {
     assert!(p.query["x-amz-credential"].starts_with("AKIDEXAMPLE/"));
     assert!(!p.query.contains_key("x-amz-security-token"));
     // expiration = X-Amz-Date + 14 minutes
-    let signed = kctx::token::signed_at(&token).unwrap();
-    let exp = kctx::exec_credential::parse_rfc3339(&exp).unwrap();
+    let signed = kctx::token_signed_at(&token).unwrap();
+    let exp = kctx::parse_rfc3339(&exp).unwrap();
     assert_eq!(
         exp.duration_since(signed).unwrap(),
         Duration::from_secs(14 * 60)
@@ -170,9 +170,9 @@ fn cluster_id_is_signed_as_x_k8s_aws_id() {
         "--no-cache",
     ]));
     let token = exec_credential(&out).2;
-    let signed = kctx::token::signed_at(&token).unwrap();
+    let signed = kctx::token_signed_at(&token).unwrap();
     let creds = aws_credential_types::Credentials::new(AK, SK, None, None, "t");
-    let expect = kctx::aws::sts::token(
+    let expect = kctx::sts::token(
         &creds,
         "us-east-1",
         "sts.us-east-1.amazonaws.com",
@@ -181,7 +181,7 @@ fn cluster_id_is_signed_as_x_k8s_aws_id() {
     )
     .unwrap();
     assert_eq!(token, expect);
-    let other = kctx::aws::sts::token(
+    let other = kctx::sts::token(
         &creds,
         "us-east-1",
         "sts.us-east-1.amazonaws.com",
@@ -413,9 +413,9 @@ fn role_arn_assumes_the_role_via_moto_and_keeps_the_real_sts_host() {
         None,
         "t",
     );
-    let signed = kctx::token::signed_at(&token).unwrap();
+    let signed = kctx::token_signed_at(&token).unwrap();
     assert_eq!(
-        kctx::aws::sts::token(&creds, "us-west-2", &p.host, "c", signed).unwrap(),
+        kctx::sts::token(&creds, "us-west-2", &p.host, "c", signed).unwrap(),
         token
     );
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::common::*;
-use kctx::kubeconfig::Kind;
+use kctx::Kind;
 
 const DEV: &str = "arn:aws:eks:eu-west-1:444455556666:cluster/dev";
 const PROD: &str = "arn:aws:eks:us-east-1:111122223333:cluster/prod";

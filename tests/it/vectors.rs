@@ -4,11 +4,11 @@
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use kctx::aws::sts::{self, Variant};
+use kctx::sts::{self, Variant};
 use serde_json::Value;
 
 fn at(s: &str) -> SystemTime {
-    kctx::exec_credential::parse_rfc3339(s).expect("vector time")
+    kctx::parse_rfc3339(s).expect("vector time")
 }
 
 fn cases() -> Vec<Value> {

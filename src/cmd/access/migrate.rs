@@ -115,7 +115,7 @@ impl Applied {
     }
 }
 
-pub fn run(
+pub(crate) fn run(
     cluster: Option<&str>,
     target_mode: AuthMode,
     approve: bool,

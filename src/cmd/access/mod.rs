@@ -14,13 +14,16 @@ use crate::aws::access::{self, AuthMode, Eks, Entry, NewEntry, Scope};
 use crate::aws::auth_map::{self, AuthMap};
 use crate::aws::identity::{self, Caller};
 use crate::aws::{self, AwsArgs};
-use crate::cli::{AccessArgs, AccessCommand, AccessTarget, AwsAuthArgs, ReportFormat};
+use crate::cli::{
+    AccessArgs, AccessCommand, AccessListArgs, AccessTarget, AwsAuthArgs, GrantArgs, MigrateArgs,
+    ReportFormat, RevokeArgs,
+};
 use crate::kube::{self, CallError};
 use crate::kubeconfig::{EksExec, Kind, Merged};
 
 /// Exit codes of `kctx access` (check): 0 granted, these otherwise, 1 for errors.
-pub const EXIT_NO_ENTRY: u8 = 3;
-pub const EXIT_ENTRY_GRANTS_NOTHING: u8 = 4;
+pub(crate) const EXIT_NO_ENTRY: u8 = 3;
+pub(crate) const EXIT_ENTRY_GRANTS_NOTHING: u8 = 4;
 
 /// A resolved cluster with the credentials to act on it.
 struct Resolved {
@@ -269,55 +272,63 @@ impl Run for AccessArgs {
     fn run(&self) -> Result<ExitCode> {
         match &self.command {
             None => check(self),
-            Some(AccessCommand::List {
-                cluster,
-                target,
-                aws_auth,
-                output,
-            }) => list(cluster.as_deref(), target, aws_auth, *output),
-            Some(AccessCommand::Grant {
-                principal_arn,
-                policy,
-                namespaces,
-                kind,
-                kubernetes_groups,
-                username,
-                cluster,
-                target,
-            }) => grant(
-                principal_arn,
-                policy.as_deref(),
-                namespaces,
-                &NewEntry {
-                    kind: kind.clone(),
-                    username: username.clone(),
-                    groups: kubernetes_groups.clone(),
-                },
-                cluster.as_deref(),
-                target,
-            ),
-            Some(AccessCommand::Revoke {
-                principal_arn,
-                policy,
-                cluster,
-                target,
-            }) => revoke(principal_arn, policy.as_deref(), cluster.as_deref(), target),
-            Some(AccessCommand::Migrate {
-                cluster,
-                target_authentication_mode,
-                approve,
-                target,
-                aws_auth,
-                output,
-            }) => migrate::run(
-                cluster.as_deref(),
-                target_authentication_mode.mode(),
-                *approve,
-                target,
-                aws_auth,
-                *output,
-            ),
+            Some(AccessCommand::List(a)) => a.run(),
+            Some(AccessCommand::Grant(a)) => a.run(),
+            Some(AccessCommand::Revoke(a)) => a.run(),
+            Some(AccessCommand::Migrate(a)) => a.run(),
         }
+    }
+}
+
+impl Run for AccessListArgs {
+    fn run(&self) -> Result<ExitCode> {
+        list(
+            self.cluster.as_deref(),
+            &self.target,
+            &self.aws_auth,
+            self.output,
+        )
+    }
+}
+
+impl Run for GrantArgs {
+    fn run(&self) -> Result<ExitCode> {
+        grant(
+            &self.principal_arn,
+            self.policy.as_deref(),
+            &self.namespaces,
+            &NewEntry {
+                kind: self.kind.clone(),
+                username: self.username.clone(),
+                groups: self.kubernetes_groups.clone(),
+            },
+            self.cluster.as_deref(),
+            &self.target,
+        )
+    }
+}
+
+impl Run for RevokeArgs {
+    fn run(&self) -> Result<ExitCode> {
+        revoke(
+            &self.principal_arn,
+            self.policy.as_deref(),
+            self.cluster.as_deref(),
+            &self.target,
+        )
+    }
+}
+
+impl Run for MigrateArgs {
+    fn run(&self) -> Result<ExitCode> {
+        migrate::run(
+            self.cluster.as_deref(),
+            self.target_authentication_mode.mode(),
+            self.approve,
+            &self.target,
+            &self.aws_auth,
+            self.output,
+        )
     }
 }
 

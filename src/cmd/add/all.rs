@@ -25,16 +25,16 @@ use crate::cmd::discover::{effective_profile, scope_of, search};
 use crate::kubeconfig::{Kind, Merged, Op, Plan, Transaction};
 
 /// The `extensions` entry that marks a context as made by `add --all`.
-pub const MARK: &str = "kctx/discovered";
+pub(crate) const MARK: &str = "kctx/discovered";
 
 const PLACEHOLDERS: [&str; 5] = ["cluster", "region", "account", "profile", "partition"];
 
 /// A parsed `--alias-template`.
 #[derive(Debug, Clone)]
-pub struct Template(String);
+pub(crate) struct Template(String);
 
 impl Template {
-    pub fn parse(t: &str) -> Result<Self> {
+    pub(crate) fn parse(t: &str) -> Result<Self> {
         let mut rest = t;
         while let Some(i) = rest.find('{') {
             let Some(j) = rest[i..].find('}') else {
@@ -55,7 +55,7 @@ impl Template {
         Ok(Self(t.to_owned()))
     }
 
-    pub fn render(&self, c: &Candidate) -> String {
+    pub(crate) fn render(&self, c: &Candidate) -> String {
         let mut s = self.0.clone();
         for (k, v) in [
             ("cluster", c.name.as_str()),
@@ -72,20 +72,20 @@ impl Template {
 
 /// A cluster to be written.
 #[derive(Debug, Clone)]
-pub struct Candidate {
-    pub name: String,
-    pub region: String,
-    pub account: String,
-    pub partition: String,
+pub(crate) struct Candidate {
+    pub(crate) name: String,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    pub(crate) partition: String,
     /// As written into AWS_PROFILE and the marker.
-    pub profile: Option<String>,
-    pub arn: String,
+    pub(crate) profile: Option<String>,
+    pub(crate) arn: String,
     found: Found,
 }
 
 /// The default names, escalating only for the clusters whose name collides (with each other
 /// or with a context of another cluster).
-pub fn default_names(new: &[Candidate], taken: &HashSet<String>) -> Result<Vec<String>> {
+pub(crate) fn default_names(new: &[Candidate], taken: &HashSet<String>) -> Result<Vec<String>> {
     const LEVELS: [&str; 3] = [
         "{cluster}",
         "{cluster}.{region}",
@@ -218,7 +218,7 @@ fn same_user(old: Option<&Map<String, Value>>, new: Option<&Map<String, Value>>)
     old.len() == new.len() && o == n
 }
 
-pub fn run(a: &AddArgs) -> Result<ExitCode> {
+pub(crate) fn run(a: &AddArgs) -> Result<ExitCode> {
     let template = a
         .alias_template
         .as_deref()
@@ -827,7 +827,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let m = Merged::load_paths(&[f.clone()]);
+        let m = Merged::load_paths(std::slice::from_ref(&f));
         let found = [
             described("api", "us-west-2", "111111111111"),
             described("hand", "us-west-2", "111111111111"),
@@ -871,7 +871,7 @@ mod tests {
         );
         // nothing was written: deciding is pure
         let before = std::fs::read_to_string(&f).unwrap();
-        let tx = Transaction::begin(&[f.clone()], &[]).unwrap();
+        let tx = Transaction::begin(std::slice::from_ref(&f), &[]).unwrap();
         tx.commit(bulk.plan).unwrap();
         drop(tx);
         let after = KubeFileView::read(&f);
