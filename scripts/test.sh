@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs kctx's whole test suite. Installs what the tests need when it is missing
-# (moto's server, the AWS CLI and botocore, kubectl, openssl, strace, tmux, zsh, fish) and starts a
+# (moto's server, the AWS CLI and botocore, kubectl, openssl, strace, tmux, zsh, fish, bats) and starts a
 # local moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,11 +28,24 @@ command -v strace >/dev/null 2>&1 || apt_need+=(strace)
 command -v tmux >/dev/null 2>&1 || apt_need+=(tmux)
 command -v zsh >/dev/null 2>&1 || apt_need+=(zsh)
 command -v fish >/dev/null 2>&1 || apt_need+=(fish)
+# bats (from npm) runs kubectx's and kubens's own suites against kctx's personalities
+if [ -z "${KCTX_TEST_BATS:-}" ] && ! command -v bats >/dev/null 2>&1; then
+  command -v npm >/dev/null 2>&1 || apt_need+=(npm)
+fi
 if [ ${#apt_need[@]} -gt 0 ]; then
   log "installing ${apt_need[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${apt_need[@]}" >/dev/null
+fi
+
+if [ -z "${KCTX_TEST_BATS:-}" ] && ! command -v bats >/dev/null 2>&1; then
+  bats_dir="${XDG_CACHE_HOME:-$HOME/.cache}/kctx-test/bats"
+  if [ ! -x "$bats_dir/node_modules/bats/bin/bats" ]; then
+    log "installing bats from npm into $bats_dir"
+    npm install --silent --no-audit --no-fund --prefix "$bats_dir" bats >/dev/null
+  fi
+  export KCTX_TEST_BATS="$bats_dir/node_modules/bats/bin/bats"
 fi
 
 # One moto_server (local EKS + STS) for the whole run.

@@ -45,6 +45,15 @@ pub struct Cli {
     /// Unset current-context
     #[arg(short = 'u', long, conflicts_with = "context")]
     pub(crate) unset: bool,
+    /// Remove contexts, as `kctx rm` does (kubectx's spelling; `.` = the current one)
+    #[arg(
+        short = 'd',
+        value_name = "CONTEXT",
+        num_args = 1..,
+        conflicts_with_all = ["context", "current", "unset"],
+        add = ArgValueCandidates::new(context_candidates)
+    )]
+    pub(crate) delete: Vec<String>,
     /// When to colour output: auto (a terminal, unless NO_COLOR is set), always, never
     #[arg(
         long,
@@ -58,6 +67,29 @@ pub struct Cli {
     pub(crate) command: Option<Command>,
 }
 
+/// `kctx token` alone (see `main.rs`): the same arguments as the subcommand, `--color`
+/// accepted (a global option elsewhere) and ignored.
+#[derive(Parser, Debug)]
+#[command(
+    name = "token",
+    bin_name = "kctx token",
+    version = VERSION,
+    about = "Print an EKS bearer token as an ExecCredential (run by kubectl as an exec plugin)",
+    args_override_self = true
+)]
+pub(crate) struct TokenCli {
+    #[command(flatten)]
+    pub(crate) args: TokenArgs,
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        hide = true
+    )]
+    pub(crate) color: ColorChoice,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ColorChoice {
     Auto,
@@ -68,6 +100,7 @@ pub(crate) enum ColorChoice {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Print an EKS bearer token as an ExecCredential (run by kubectl as an exec plugin)
+    #[command(args_override_self = true)]
     Token(TokenArgs),
     /// Inspect or clear the token cache
     #[command(subcommand)]

@@ -3,7 +3,7 @@
 //! The binary (`src/main.rs`) is a thin shell over these modules, in layers; a module imports
 //! only from its own layer or below (`scripts/arch_report.py --check`, run by the tests,
 //! enforces it):
-//! 1. leaves: `paths`, `report` (one-line errors), `exec_credential` (the plugin protocol),
+//! 1. leaves: `paths`, `report` (one-line errors), `process` (bounded runs of outside programs), `exec_credential` (the plugin protocol),
 //!    `yaml` (span-preserving documents, the emitter and the verified text editor);
 //! 2. `store` (atomic owner-keeping writes, private directories, the token cache, `use -`
 //!    state) and `kubeconfig` (the model kubectl sees, its operations, locked transactions);
@@ -21,11 +21,13 @@
 mod aws;
 mod cli;
 mod cmd;
+mod dns;
 mod eks;
 mod exec_credential;
 mod kube;
 mod kubeconfig;
 mod paths;
+mod process;
 mod report;
 mod session;
 mod store;
@@ -34,8 +36,10 @@ mod yaml;
 
 // what src/main.rs runs
 pub use cli::{friendlier, Cli};
-pub use cmd::{complete_env, run};
-pub use report::one_line;
+pub use cmd::kubectx::main as kubectx_main;
+pub use cmd::kubens::main as kubens_main;
+pub use cmd::token::main as token_main;
+pub use cmd::{complete_env, finish, run};
 
 // what the integration tests use: the kubeconfig engine, the YAML writer, presigning, the
 // token's timestamps, and per-shell scope and quoting
@@ -48,3 +52,13 @@ pub use kubeconfig::Kind;
 pub use session::{quote_posix, scope as session_scope};
 pub use token::signed_at as token_signed_at;
 pub use yaml::emit::{document as emit_document, plain_ok};
+
+/// A YAML text's data as kctx reads it (go-yaml v2's way), or why kctx refuses it: for the
+/// differential test against another YAML 1.1 reader.
+pub fn yaml_to_json(text: &str) -> Result<serde_json::Value, String> {
+    let doc = yaml::document::Document::parse(text.to_owned()).map_err(|e| e.to_string())?;
+    match doc.root() {
+        Some(r) => doc.to_json(r),
+        None => Ok(serde_json::Value::Null),
+    }
+}

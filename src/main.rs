@@ -1,3 +1,6 @@
+//! The kctx binary: which tool it is (kctx, or kubectx/kubens by its name), the command line
+//! parsed, the command run, and an error printed as one line with the exit code.
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
@@ -9,18 +12,25 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Started as kubectx or kubens (a link or a copy): that tool's flags and messages.
+    let argv0 = args.first().map(std::path::Path::new);
+    match argv0.and_then(|a| a.file_name()).and_then(|n| n.to_str()) {
+        Some("kubectx") => return kctx::kubectx_main(args),
+        Some("kubens") => return kctx::kubens_main(args),
+        _ => {}
+    }
+    // kubectl runs `kctx token` before every request batch: its arguments are read before
+    // the whole command tree is built
+    if args.get(1).is_some_and(|a| a == "token") {
+        return kctx::finish(kctx::token_main(&args[1..]));
+    }
     // Shell completion requests (only when KCTX_COMPLETE is set; otherwise a no-op).
     kctx::complete_env();
     let mut cmd = kctx::Cli::command();
     let matches = cmd
-        .try_get_matches_from_mut(std::env::args_os())
+        .try_get_matches_from_mut(args)
         .unwrap_or_else(|e| kctx::friendlier(e).exit());
     let cli = kctx::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    match kctx::run(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("kctx: error: {}", kctx::one_line(&format!("{e:#}")));
-            ExitCode::FAILURE
-        }
-    }
+    kctx::finish(kctx::run(cli))
 }

@@ -69,6 +69,9 @@ pub(crate) fn current() -> Option<Session> {
     if std::env::var("KUBECONFIG").ok().as_deref() != Some(file.as_str()) {
         return None; // the user pointed KUBECONFIG elsewhere since
     }
+    if !looks_like_session(Path::new(&file)) {
+        return None; // not a file kctx made: KCTX_SHELL_FILE set by hand, or copied
+    }
     let saved = std::env::var(SAVED_VAR)
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
@@ -77,6 +80,43 @@ pub(crate) fn current() -> Option<Session> {
         file: PathBuf::from(file),
         saved,
     })
+}
+
+/// Whether a file name is one kctx gives session files: `<pid>.<hex>[.<scope>].yaml`.
+fn session_name(name: &str) -> Option<(i32, Option<&str>)> {
+    let stem = name.strip_suffix(".yaml")?;
+    let parts: Vec<&str> = stem.split('.').collect();
+    let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let (pid, nonce, scope) = match parts.as_slice() {
+        [pid, nonce, scope] => (*pid, *nonce, Some(*scope)),
+        [pid, nonce] => (*pid, *nonce, None), // made before scopes
+        _ => return None,
+    };
+    if !hex(nonce) || scope.is_some_and(|s| !hex(s)) {
+        return None;
+    }
+    Some((pid.parse().ok()?, scope))
+}
+
+/// A regular file of this user's whose name is a session file's.
+fn looks_like_session(file: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    file.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(session_name)
+        .is_some()
+        && std::fs::symlink_metadata(file)
+            .is_ok_and(|m| m.is_file() && m.uid() == crate::store::fsutil::euid())
+}
+
+/// The directories session files may live in (see [`runtime_dir`]).
+fn session_dirs() -> Vec<PathBuf> {
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .filter(|d| !d.is_empty() && Path::new(d).is_dir())
+        .map(|d| PathBuf::from(d).join("kctx"))
+        .into_iter()
+        .chain([crate::store::cache::dir().join("shells")])
+        .collect()
 }
 
 /// The user's kubeconfig files: those `KUBECONFIG` named before the session, else the usual.
@@ -89,12 +129,7 @@ pub(crate) fn library_paths() -> Vec<PathBuf> {
 
 /// The private directory session files live in.
 pub(crate) fn runtime_dir() -> Result<PrivateDir> {
-    let candidates: Vec<PathBuf> = std::env::var_os("XDG_RUNTIME_DIR")
-        .filter(|d| !d.is_empty() && Path::new(d).is_dir())
-        .map(|d| PathBuf::from(d).join("kctx"))
-        .into_iter()
-        .chain([crate::store::cache::dir().join("shells")])
-        .collect();
+    let candidates = session_dirs();
     let mut why = Vec::new();
     for dir in candidates {
         if let Some(parent) = dir.parent() {
@@ -149,30 +184,90 @@ pub fn scope() -> String {
     format!("{:08x}", h as u32)
 }
 
-/// Removes session files of scope `ours` whose process is gone (shells that were killed).
+/// A session file unused for this long, whose owner is gone and which no process holds
+/// open, is stale. The age covers shells that carry a file without holding it open and
+/// without their owner (an `eval` in a direnv-style `bash -c` handing its exports on).
+pub(crate) const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Removes session files of scope `ours` that nothing can still be using: their owner process
+/// is gone, no process holds them open (a `kctx shell`/`exec` child inherits an open
+/// descriptor, so its whole process tree keeps the file, even after kctx was killed), and
+/// they were neither used (read or switched) nor made within [`STALE_AFTER`]. Their `use -`
+/// state goes with them.
 pub(crate) fn clean_stale(dir: &PrivateDir, ours: &str) -> usize {
-    let mut n = 0;
+    let now = std::time::SystemTime::now();
+    let mut candidates: Vec<String> = Vec::new();
     for name in dir.names() {
-        let Some(stem) = name.strip_suffix(".yaml") else {
+        let Some((pid, file_scope)) = session_name(&name) else {
             continue;
         };
-        let parts: Vec<&str> = stem.split('.').collect();
-        let (pid, file_scope) = match parts.as_slice() {
-            [pid, _, scope] => (pid, Some(*scope)),
-            [pid, _] => (pid, None), // made before scopes: judged here, as it always was
-            _ => continue,
-        };
-        let Ok(pid) = pid.parse::<i32>() else {
-            continue;
-        };
-        if file_scope.is_some_and(|s| s != ours) {
+        if file_scope.is_some_and(|s| s != ours) || alive(pid) {
             continue;
         }
-        if !alive(pid) && dir.remove(&name).is_ok() {
+        let path = dir.path().join(&name);
+        let last_use = std::fs::metadata(&path)
+            .ok()
+            .and_then(|m| Some(m.accessed().ok()?.max(m.modified().ok()?)));
+        if last_use.is_some_and(|t| now.duration_since(t).unwrap_or_default() < STALE_AFTER) {
+            continue;
+        }
+        candidates.push(name);
+    }
+    if candidates.is_empty() {
+        return 0;
+    }
+    let open = open_files();
+    let mut n = 0;
+    for name in candidates {
+        let path = dir.path().join(&name);
+        if open.contains(&path) {
+            continue;
+        }
+        if dir.remove(&name).is_ok() {
+            crate::store::state::State::forget(&[path]);
             n += 1;
         }
     }
     n
+}
+
+/// Every file some process of this user holds open (from /proc/*/fd).
+fn open_files() -> std::collections::HashSet<PathBuf> {
+    let mut out = std::collections::HashSet::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for p in procs.flatten() {
+        let name = p.file_name();
+        if !name.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue; // another user's, or gone
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                out.insert(target);
+            }
+        }
+    }
+    out
+}
+
+/// An open descriptor of a session file for a child to inherit: while the child or anything
+/// it starts holds it, the file is in use (see [`clean_stale`]).
+pub(crate) fn hold_open(file: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let f =
+        std::fs::File::open(file).map_err(|e| anyhow!("cannot open {}: {e}", file.display()))?;
+    // SAFETY: fcntl on a descriptor this function owns; only the close-on-exec flag changes.
+    unsafe {
+        let flags = libc::fcntl(f.as_raw_fd(), libc::F_GETFD);
+        if flags >= 0 {
+            libc::fcntl(f.as_raw_fd(), libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+        }
+    }
+    Ok(f)
 }
 
 /// The process whose life a file made by `kctx env` should follow: the shell that runs
@@ -274,7 +369,8 @@ pub(crate) fn content(library: &Merged, context: &str, namespace: Option<&str>) 
     });
     Ok(format!(
         "# kctx: this shell's private kubeconfig (a copy of context {}); removed when the shell exits\n{}",
-        serde_json::to_string(context).unwrap_or_default(),
+        // escaped: a line break or control character in a comment would end it early
+        emit::double_quoted(context),
         emit::document(&doc, &Style::default())
     ))
 }
@@ -324,9 +420,16 @@ pub(crate) fn replace(
         .map_err(|e| anyhow!("cannot write {}: {e}", file.display()))
 }
 
-/// Removes a session file (missing is fine).
+/// Removes a session file (missing is fine) and its `use -` state — only a file kctx made:
+/// in its private session directory, named as a session file, and the user's own.
 pub(crate) fn remove(file: &Path) {
-    let _ = std::fs::remove_file(file);
+    let in_session_dir = file
+        .parent()
+        .is_some_and(|d| session_dirs().iter().any(|s| s == d));
+    if in_session_dir && looks_like_session(file) {
+        let _ = std::fs::remove_file(file);
+        crate::store::state::State::forget(&[file.to_path_buf()]);
+    }
 }
 
 /// AWS_PROFILE and AWS_REGION of a context whose user gets EKS credentials.
@@ -463,6 +566,11 @@ impl Syntax {
                 }
                 (Syntax::Fish, None) => out.push_str(&format!("set -e {k};\n")),
             }
+        }
+        if self == Syntax::Fish {
+            // `set -e` of a variable that is not set fails (status 4): the prompt would show
+            // a failure after a switch that worked
+            out.push_str("true;\n");
         }
         out
     }

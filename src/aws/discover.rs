@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -234,6 +234,7 @@ fn bounded() -> TimeoutConfig {
 fn client(creds: &Credentials, target: &Target, region: &str) -> aws_sdk_eks::Client {
     let mut b = aws_sdk_eks::Config::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(super::http_client())
         .region(Region::new(region.to_owned()))
         .credentials_provider(creds.clone())
         .use_fips(target.variant.fips)
@@ -338,6 +339,7 @@ async fn search_region(
 ) -> RegionResult {
     let mut names = Vec::new();
     let mut token = None;
+    let mut pages = super::Pages::new("eks:ListClusters");
     loop {
         let page = {
             let _permits = sem.acquire().await;
@@ -350,9 +352,10 @@ async fn search_region(
         match page {
             Ok(p) => {
                 names.extend(p.clusters.unwrap_or_default());
-                match p.next_token {
-                    Some(t) if !t.is_empty() => token = Some(t),
-                    _ => break,
+                match pages.next(p.next_token) {
+                    Ok(Some(t)) => token = Some(t),
+                    Ok(None) => break,
+                    Err(why) => return RegionResult::Failed(why),
                 }
             }
             Err(e) if all_regions && not_enabled(&region, &e) => return RegionResult::NotEnabled,
@@ -427,36 +430,36 @@ pub(crate) fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Res
     Ok(out)
 }
 
-/// Each profile's credentials: one thread per profile, at most [`PER_REGION`] at a time; a
-/// profile without credentials is a failure of its own.
+/// Each profile's credentials, resolved by [`PER_REGION`] workers taking profiles from one
+/// queue: a profile whose credentials take long (a slow credential_process, bounded by its
+/// own limit) holds one worker, not the others. A profile without credentials is a failure
+/// of its own.
 fn identities(scope: &Scope, out: &mut Scan) -> Vec<Identity> {
+    let queue = std::sync::Mutex::new(scope.profiles.iter().cloned().enumerate());
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..PER_REGION.min(scope.profiles.len()) {
+            s.spawn(|| loop {
+                let next = queue.lock().ok().and_then(|mut q| q.next());
+                let Some((i, p)) = next else { return };
+                let r = resolve(p.clone(), scope);
+                if let Ok(mut res) = results.lock() {
+                    res.push((i, p, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_default();
+    results.sort_by_key(|(i, _, _)| *i);
     let mut identities = Vec::new();
-    for chunk in scope.profiles.chunks(PER_REGION) {
-        let results: Vec<(Option<String>, Result<Identity>)> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .iter()
-                .map(|p| {
-                    let p = p.clone();
-                    s.spawn(move || (p.clone(), resolve(p, scope)))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or((None, Err(anyhow!("credential thread panicked"))))
-                })
-                .collect()
-        });
-        for (p, r) in results {
-            match r {
-                Ok(id) => identities.push(id),
-                Err(e) => out.failures.push(Failure {
-                    profile: p,
-                    region: None,
-                    error: format!("{e:#}"),
-                }),
-            }
+    for (_, p, r) in results {
+        match r {
+            Ok(id) => identities.push(id),
+            Err(e) => out.failures.push(Failure {
+                profile: p,
+                region: None,
+                error: format!("{e:#}"),
+            }),
         }
     }
     identities

@@ -23,6 +23,7 @@ pub(crate) enum Lookup {
 pub(crate) fn client(creds: Credentials, target: &Target) -> aws_sdk_iam::Client {
     let mut b = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(super::http_client())
         .region(Region::new(target.region.clone()))
         .credentials_provider(creds);
     if let Some(url) = endpoint_override("IAM") {

@@ -7,6 +7,7 @@
 
 pub(crate) mod access;
 pub(crate) mod auth_map;
+pub(crate) mod credential_process;
 pub(crate) mod discover;
 pub(crate) mod iam;
 pub(crate) mod identity;
@@ -278,10 +279,43 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// The SDK's HTTPS client — rustls with aws-lc, the proxy from the environment, each
+/// client's own timeouts, as aws-smithy-runtime's default client — resolving host names with
+/// kctx's resolver ([`crate::dns`]) instead of getaddrinfo, which a static binary cannot use
+/// safely. Built once per process.
+pub(crate) fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+    static CLIENT: std::sync::OnceLock<aws_smithy_runtime_api::client::http::SharedHttpClient> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            Builder::new().build_with_connector_fn(move |settings, components| {
+                let mut b = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::AwsLc,
+                ));
+                b.set_connector_settings(settings.cloned());
+                if let Some(c) = components {
+                    b.set_sleep_impl(c.sleep_impl());
+                }
+                b.set_proxy_config(Some(ProxyConfig::from_env()));
+                b.build_with_resolver(crate::dns::Dns)
+            })
+        })
+        .clone()
+}
+
+/// What aws-config's credential providers are built with: the region and kctx's HTTP client.
+fn provider_config(region: &Region) -> aws_config::provider_config::ProviderConfig {
+    aws_config::provider_config::ProviderConfig::default()
+        .with_region(Some(region.clone()))
+        .with_http_client(http_client())
+}
+
 /// Instance metadata that gives up quickly: a black-holed metadata address must not turn
 /// "no credentials" into a multi-second hang.
-fn fast_imds() -> aws_config::imds::Client {
+fn fast_imds(region: &Region) -> aws_config::imds::Client {
     aws_config::imds::Client::builder()
+        .configure(&provider_config(region))
         .connect_timeout(Duration::from_millis(300))
         .read_timeout(Duration::from_millis(700))
         .operation_timeout(Duration::from_millis(1200))
@@ -306,6 +340,10 @@ pub(crate) fn base_credentials(
     let p = profiles.as_ref().expect("loaded above");
     if let Some(c) = p.static_credentials() {
         return Ok(c);
+    }
+    // a credential_process (at the base of the profile's chain) runs bounded, by kctx
+    if let Some(chain) = p.process_chain() {
+        return credential_process::resolve(&chain, target, rt);
     }
     if name.is_some() && !p.exists() {
         bail!(
@@ -333,17 +371,15 @@ pub(crate) fn base_credentials(
         let provider: Box<dyn ProvideCredentials> = match args.profile.as_deref() {
             Some(explicit) => Box::new(
                 aws_config::profile::ProfileFileCredentialsProvider::builder()
-                    .configure(
-                        &aws_config::provider_config::ProviderConfig::default()
-                            .with_region(Some(region.clone())),
-                    )
+                    .configure(&provider_config(&region))
                     .profile_name(explicit)
                     .build(),
             ),
             None => Box::new(
                 aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+                    .configure(provider_config(&region))
                     .region(region.clone())
-                    .imds_client(fast_imds())
+                    .imds_client(fast_imds(&region))
                     .build()
                     .await,
             ),
@@ -425,36 +461,9 @@ fn explain_credentials_error(
         }
         _ => anyhow!(
             "cannot load AWS credentials for profile {profile:?}: {}",
-            credential_process_reason(&detail).unwrap_or_else(|| one_line(&detail))
+            one_line(&detail)
         ),
     }
-}
-
-/// The SDK's credential_process errors, said the way the profile spells it: the exit status
-/// and the process's own stderr (or that it printed none), or that its output is not the
-/// credentials JSON. `None` for other errors.
-fn credential_process_reason(detail: &str) -> Option<String> {
-    const EXITED: &str = "external process exited with code ";
-    if let Some(i) = detail.find(EXITED) {
-        let rest = &detail[i + EXITED.len()..];
-        let (status, stderr) = rest.split_once(". Stderr:").unwrap_or((rest, ""));
-        let status = status.trim().trim_start_matches("exit status: ");
-        let stderr = one_line(stderr);
-        return Some(if stderr.is_empty() {
-            format!(
-                "its credential_process exited with status {status} and wrote nothing to stderr"
-            )
-        } else {
-            format!("its credential_process exited with status {status}: {stderr}")
-        });
-    }
-    const UNPARSED: &str = "from external process, could not parse response: ";
-    detail.find(UNPARSED).map(|i| {
-        format!(
-            "its credential_process printed no credentials JSON (Version 1 with AccessKeyId and SecretAccessKey): {}",
-            one_line(&detail[i + UNPARSED.len()..])
-        )
-    })
 }
 
 /// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, unless
@@ -480,6 +489,60 @@ pub(crate) fn eks_endpoint_shown(region: &str) -> String {
         "https://eks.{region}.{}",
         crate::aws::sts::partition(region).dns_suffix
     )
+}
+
+/// Following `nextToken` with bounds: a token seen before, more than [`Pages::MAX`] pages, or
+/// more than [`Pages::DEADLINE`] in all is an error — a service (or a double) that loops or
+/// never ends a list must not keep kctx forever.
+pub(crate) struct Pages {
+    what: &'static str,
+    seen: std::collections::HashSet<String>,
+    start: std::time::Instant,
+}
+
+impl Pages {
+    pub(crate) const MAX: usize = 1000;
+    pub(crate) const DEADLINE: Duration = Duration::from_secs(300);
+
+    /// For the listing `what` (e.g. `eks:ListClusters`).
+    pub(crate) fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            seen: Default::default(),
+            start: std::time::Instant::now(),
+        }
+    }
+
+    /// The token to ask the next page with (`None`: the list is complete), or why to stop.
+    pub(crate) fn next(
+        &mut self,
+        token: Option<String>,
+    ) -> std::result::Result<Option<String>, String> {
+        let Some(t) = token.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if !self.seen.insert(t.clone()) {
+            return Err(format!(
+                "{} returned a nextToken it had returned before; kctx stopped following it",
+                self.what
+            ));
+        }
+        if self.seen.len() >= Self::MAX {
+            return Err(format!(
+                "{} returned more than {} pages; kctx stopped following it",
+                self.what,
+                Self::MAX
+            ));
+        }
+        if self.start.elapsed() > Self::DEADLINE {
+            return Err(format!(
+                "{} is still listing after {} s; kctx stopped following it",
+                self.what,
+                Self::DEADLINE.as_secs()
+            ));
+        }
+        Ok(Some(t))
+    }
 }
 
 /// Credentials of an assumed role.
@@ -642,6 +705,7 @@ pub(crate) fn get_caller_identity(
 fn sts_config(creds: Credentials, target: &Target) -> aws_sdk_sts::Config {
     let mut b = aws_sdk_sts::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client())
         .region(Region::new(target.region.clone()))
         .credentials_provider(creds)
         .use_fips(target.variant.fips)
@@ -656,6 +720,7 @@ fn sts_config(creds: Credentials, target: &Target) -> aws_sdk_sts::Config {
 pub(crate) fn eks_client(creds: Credentials, target: &Target) -> aws_sdk_eks::Client {
     let mut b = aws_sdk_eks::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client())
         .region(Region::new(target.region.clone()))
         .credentials_provider(creds)
         .use_fips(target.variant.fips)

@@ -30,6 +30,8 @@ impl Run for ExecArgs {
                 None => cmd.env_remove(k),
             };
         }
+        // the child (and all it starts) keeps the file alive, even if kctx is killed
+        let _held = session::hold_open(&file)?;
         let f = file.clone();
         child::run(cmd, &self.command[0], move || session::remove(&f))
     }

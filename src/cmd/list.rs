@@ -39,43 +39,72 @@ pub(crate) fn print_list(merged: &Merged, format: ListFormat) -> Result<()> {
             out = serde_json::to_string_pretty(&marked_rows(merged))?;
             out.push('\n');
         }
-        ListFormat::Wide => {
-            let dash = |s: Option<&str>| s.filter(|s| !s.is_empty()).unwrap_or("-").to_owned();
-            let mut table: Vec<[String; 8]> = vec![[
-                "CURRENT",
-                "NAME",
-                "CLUSTER",
-                "USER",
-                "NAMESPACE",
-                "REGION",
-                "ACCOUNT",
-                "ROLE/PROFILE",
-            ]
-            .map(String::from)];
-            for r in &marked_rows(merged) {
-                let eks = r.eks.as_ref();
-                let who = eks.and_then(|e| {
-                    e.exec
-                        .role_arn
-                        .clone()
-                        .or_else(|| e.exec.profile.as_ref().map(|p| format!("profile:{p}")))
-                });
-                table.push([
-                    if r.current { "*".into() } else { String::new() },
-                    r.name.clone(),
-                    dash(r.cluster.as_deref()),
-                    dash(r.user.as_deref()),
-                    dash(r.namespace.as_deref()),
-                    dash(eks.and_then(|e| e.exec.region.as_deref())),
-                    dash(eks.and_then(|e| e.account.as_deref())),
-                    dash(who.as_deref()),
-                ]);
-            }
-            out = super::render_table(&table);
-        }
+        ListFormat::Wide => out = wide(&marked_rows(merged)),
     }
     print!("{out}");
     Ok(())
+}
+
+/// `list -o wide`: one line per context that fits 120 columns for EKS contexts named as
+/// update-kubeconfig names them: the cluster ARN is shown once (as the name when the context
+/// is named by it; otherwise as `ACCOUNT/REGION/CLUSTER`), the user only when it is not the
+/// cluster's own, and the role by name when it is in the cluster's account.
+fn wide(rows: &[super::contexts::Row]) -> String {
+    let dash = |s: Option<&str>| s.filter(|s| !s.is_empty()).unwrap_or("-").to_owned();
+    let mut table: Vec<[String; 6]> = vec![[
+        "CURRENT",
+        "NAME",
+        "CLUSTER",
+        "NAMESPACE",
+        "USER",
+        "ROLE/PROFILE",
+    ]
+    .map(String::from)];
+    for r in rows {
+        let eks = r.eks.as_ref();
+        let cluster = r.cluster.as_deref().unwrap_or("");
+        let parts: Vec<&str> = cluster.splitn(6, ':').collect();
+        let arn = parts.len() == 6 && parts[0] == "arn" && parts[5].starts_with("cluster/");
+        let shown_cluster = if !arn {
+            dash(Some(cluster))
+        } else if r.name == cluster {
+            "(the name)".into()
+        } else {
+            format!(
+                "{}/{}/{}",
+                parts[4],
+                parts[3],
+                parts[5].trim_start_matches("cluster/")
+            )
+        };
+        // update-kubeconfig names the user after the cluster: said once is enough
+        let user = r.user.as_deref().filter(|u| *u != cluster);
+        let account = arn.then(|| parts[4]);
+        let role = eks.and_then(|e| e.exec.role_arn.as_deref()).map(|role| {
+            match (crate::kubeconfig::arn_account(role), account) {
+                (Some(a), Some(b)) if a == b => {
+                    role.splitn(6, ':').nth(5).unwrap_or(role).to_owned()
+                }
+                _ => role.to_owned(),
+            }
+        });
+        let profile = eks
+            .and_then(|e| e.exec.profile.as_deref())
+            .map(|p| format!("profile:{p}"));
+        let who = match (role, profile) {
+            (Some(r), Some(p)) => Some(format!("{r} ({p})")),
+            (r, p) => r.or(p),
+        };
+        table.push([
+            if r.current { "*".into() } else { String::new() },
+            ui::safe(&r.name).into_owned(),
+            shown_cluster,
+            dash(r.namespace.as_deref()),
+            dash(user),
+            dash(who.as_deref()),
+        ]);
+    }
+    super::render_table(&table)
 }
 
 /// The rows, with the current context as this shell sees it (an isolated shell's own).

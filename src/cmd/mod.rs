@@ -15,6 +15,8 @@ mod contexts;
 mod discover;
 mod env;
 mod exec;
+pub(crate) mod kubectx;
+pub(crate) mod kubens;
 mod list;
 mod ns;
 mod pick;
@@ -22,7 +24,7 @@ mod prompt;
 mod rename;
 mod rm;
 mod shell;
-mod token;
+pub(crate) mod token;
 pub(crate) mod ui;
 mod use_context;
 mod whoami;
@@ -47,6 +49,21 @@ fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
+/// A command's result as the process ends: its exit code, or the error printed as one line
+/// (`kctx: error: …`) and exit code 1.
+pub fn finish(result: Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!(
+                "kctx: error: {}",
+                crate::report::one_line(&format!("{e:#}"))
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 pub(crate) trait Run {
     fn run(&self) -> Result<ExitCode>;
 }
@@ -59,6 +76,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     if cli.unset {
         contexts::unset()?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if !cli.delete.is_empty() {
+        return crate::cli::RmArgs {
+            names: cli.delete,
+            keep_entries: false,
+        }
+        .run();
     }
     if let Some(name) = &cli.context {
         rename::switch_or_rename(name)?;

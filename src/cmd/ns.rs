@@ -39,6 +39,15 @@ fn namespace_of(m: &Merged, ctx: &str) -> Option<String> {
 
 impl Run for NsArgs {
     fn run(&self) -> Result<ExitCode> {
+        // a forced switch needs nothing but the files under the lock: read once
+        if let (true, Some(ns)) = (self.force, self.namespace.as_deref().filter(|n| *n != "-")) {
+            if !crate::kubeconfig::valid_namespace(ns) {
+                bail!("invalid namespace {ns:?}: a namespace is a DNS label (lowercase letters, digits and '-', at most 63)");
+            }
+            let ctx = write(None, Some(ns))?;
+            eprintln!("Context {ctx:?} now uses namespace {ns:?}.");
+            return Ok(ExitCode::SUCCESS);
+        }
         let m = Merged::load();
         let ctx = current(&m)?;
         let now = namespace_of(&m, &ctx);
@@ -47,7 +56,8 @@ impl Run for NsArgs {
             return Ok(ExitCode::SUCCESS);
         }
         if self.unset {
-            write(&ctx, None)?;
+            drop(m);
+            write(Some(&ctx), None)?;
             eprintln!("Context {ctx:?} no longer sets a namespace (kubectl uses \"default\").");
             return Ok(ExitCode::SUCCESS);
         }
@@ -63,13 +73,15 @@ impl Run for NsArgs {
         } else {
             arg.clone()
         };
-        if !valid_namespace(&target) {
+        if !crate::kubeconfig::valid_namespace(&target) {
             bail!("invalid namespace {target:?}: a namespace is a DNS label (lowercase letters, digits and '-', at most 63)");
         }
         if !self.force && now.as_deref() != Some(target.as_str()) {
             self.check(&m, &ctx, &target)?;
         }
-        write(&ctx, Some(&target))?;
+        // read again under the lock: the copy read first is not kept meanwhile
+        drop(m);
+        write(Some(&ctx), Some(&target))?;
         eprintln!("Context {ctx:?} now uses namespace {target:?}.");
         Ok(ExitCode::SUCCESS)
     }
@@ -121,7 +133,7 @@ impl NsArgs {
         }
         match ui::pick("namespace", &names, Some(now))? {
             Some(ns) => {
-                write(ctx, Some(&ns))?;
+                write(Some(ctx), Some(&ns))?;
                 eprintln!("Context {ctx:?} now uses namespace {ns:?}.");
                 Ok(ExitCode::SUCCESS)
             }
@@ -132,25 +144,30 @@ impl NsArgs {
 
 /// Sets (or removes) the namespace of `ctx`, deciding under the kubeconfig locks, and
 /// remembers the previous one for `kctx ns -`.
-fn write(ctx: &str, ns: Option<&str>) -> Result<()> {
+/// Sets (or removes) the namespace of the current context, deciding under the lock: `ctx`,
+/// when given, is the context the caller checked, which must still be current. Returns the
+/// context written.
+fn write(ctx: Option<&str>, ns: Option<&str>) -> Result<String> {
     let tx = Transaction::begin(&kubeconfig::paths(), &[])?;
     let m = &tx.merged;
-    if m.current_context() != Some(ctx) {
-        bail!(
+    let ctx = match ctx {
+        Some(c) if m.current_context() != Some(c) => bail!(
             "the current context changed meanwhile (now {:?}); run the command again",
             m.current_context().unwrap_or("")
-        );
-    }
+        ),
+        Some(c) => c.to_owned(),
+        None => current(m)?,
+    };
     let owner = m
-        .owner(Kind::Contexts, ctx)
+        .owner(Kind::Contexts, &ctx)
         .ok_or_else(|| anyhow!("context {ctx:?} disappeared meanwhile"))?
         .to_path_buf();
-    let before = namespace_of(m, ctx).unwrap_or_else(|| "default".into());
+    let before = namespace_of(m, &ctx).unwrap_or_else(|| "default".into());
     let mut plan = Plan::default();
     plan.push(
         &owner,
         Op::SetContextField {
-            context: ctx.to_owned(),
+            context: ctx.clone(),
             key: "namespace".into(),
             value: ns.map(str::to_owned),
         },
@@ -160,17 +177,8 @@ fn write(ctx: &str, ns: Option<&str>) -> Result<()> {
     if before != after {
         let files = m.paths();
         let mut state = State::load(&files);
-        state.previous_namespace.insert(ctx.to_owned(), before);
+        state.previous_namespace.insert(ctx.clone(), before);
         state.save(&files);
     }
-    Ok(())
-}
-
-fn valid_namespace(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
+    Ok(ctx)
 }

@@ -19,6 +19,11 @@ pub(crate) struct Prepared {
 
 /// The library, the context asked for (default: the current one) and its AWS variables.
 pub(crate) fn prepare(a: &SessionArgs) -> Result<Prepared> {
+    if let Some(ns) = a.namespace.as_deref() {
+        if !crate::kubeconfig::valid_namespace(ns) {
+            bail!("invalid namespace {ns:?}: a namespace is a DNS label (lowercase letters, digits and '-', at most 63)");
+        }
+    }
     let library = Merged::load_paths(&session::library_paths());
     library.require_readable()?;
     let context = match &a.context {
@@ -84,6 +89,8 @@ impl Run for SessionArgs {
                 .map(|(_, p)| format!(" (AWS_PROFILE={p})"))
                 .unwrap_or_default()
         );
+        // the child (and all it starts) keeps the file alive, even if kctx is killed
+        let _held = session::hold_open(&file)?;
         let f = file.clone();
         child::run(cmd, &shell, move || session::remove(&f))
     }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use super::Run;
+use crate::cli::TokenCli;
 use crate::exec_credential;
 use crate::token::TokenArgs;
 
@@ -26,4 +27,12 @@ impl Run for TokenArgs {
             .context("cannot write the ExecCredential to stdout")?;
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// `kctx token …`, read by a parser of its own arguments only (argv from `token` on): the
+/// full command line's thirty commands are not built on the path kubectl runs most.
+pub fn main(args: &[std::ffi::OsString]) -> Result<ExitCode> {
+    use clap::Parser;
+    let cli = TokenCli::try_parse_from(args).unwrap_or_else(|e| crate::cli::friendlier(e).exit());
+    cli.args.run()
 }

@@ -29,6 +29,33 @@ pub(crate) fn color() -> bool {
     *COLOR.get().unwrap_or(&false)
 }
 
+/// A name as it may be shown on a terminal: control characters (an ESC could start an escape
+/// sequence, an OSC set the window title or a link), C1 controls, line and paragraph
+/// separators and bidirectional overrides written as visible escapes (`\x1b`, `\u{202e}`),
+/// never raw.
+pub(crate) fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            if (c as u32) < 0x100 {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The current item, highlighted as kubectx does (green, bold).
 pub(crate) fn highlight(s: &str) -> String {
     if color() {
@@ -45,11 +72,16 @@ pub(crate) fn name_list(names: &[String], current: Option<&str>) -> String {
     let mut out = String::new();
     for n in names {
         let is_current = current == Some(n.as_str());
+        let shown = safe(n);
         if color() {
-            out.push_str(&if is_current { highlight(n) } else { n.clone() });
+            out.push_str(&if is_current {
+                highlight(&shown)
+            } else {
+                shown.into_owned()
+            });
         } else if tty {
             out.push_str(if is_current { "* " } else { "  " });
-            out.push_str(n);
+            out.push_str(&shown);
         } else {
             out.push_str(n);
         }
@@ -66,6 +98,13 @@ pub(crate) fn interactive() -> bool {
         && std::io::stdout().is_terminal()
         && std::io::stderr().is_terminal()
         && std::env::var_os("KCTX_IGNORE_FZF").is_none_or(|v| v.is_empty())
+}
+
+/// kubectx's interactive mode: `KUBECTX_IGNORE_FZF` empty, stdout a terminal, fzf on PATH.
+pub(crate) fn fzf_mode() -> bool {
+    std::env::var_os("KUBECTX_IGNORE_FZF").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
+        && fzf().is_some()
 }
 
 /// `fzf` on PATH, as kubectx uses it.
@@ -109,10 +148,11 @@ fn pick_fzf(
     {
         let mut stdin = child.stdin.take().expect("piped");
         for it in items {
+            let shown = safe(it);
             let line = if current == Some(it.as_str()) {
-                format!("\x1b[1;32m{it}\x1b[0m\n")
+                format!("\x1b[1;32m{shown}\x1b[0m\n")
             } else {
-                format!("{it}\n")
+                format!("{shown}\n")
             };
             if stdin.write_all(line.as_bytes()).is_err() {
                 break; // fzf quit early
@@ -121,7 +161,8 @@ fn pick_fzf(
     }
     let out = child.wait_with_output().context("fzf")?;
     let chosen = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    Ok((!chosen.is_empty()).then_some(chosen))
+    // the name as shown maps back to the name itself
+    Ok(items.iter().find(|it| safe(it) == chosen).cloned())
 }
 
 fn pick_builtin(prompt: &str, items: &[String], current: Option<&str>) -> Result<Option<String>> {
@@ -134,9 +175,10 @@ fn pick_builtin(prompt: &str, items: &[String], current: Option<&str>) -> Result
     // SIGINT for the picker's lifetime, and restore the cursor and the disposition ourselves.
     // SAFETY: changing a signal disposition; no handler code runs.
     let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let shown: Vec<String> = items.iter().map(|it| safe(it).into_owned()).collect();
     let res = dialoguer::FuzzySelect::new()
         .with_prompt(prompt)
-        .items(items)
+        .items(&shown)
         .default(default)
         .max_length(20)
         .interact_opt();

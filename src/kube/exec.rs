@@ -13,11 +13,10 @@
 //! The steps: [`Request::from_entry`] (what to run, decided from the kubeconfig entry alone),
 //! [`Request::run`] (the process, bounded), [`credential`] (what it printed).
 
-use std::io::{IsTerminal, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::IsTerminal;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Result};
 use base64::Engine as _;
@@ -119,28 +118,33 @@ impl Request {
         })
     }
 
-    /// Runs the plugin and returns its stdout. Bounded: after `limit` (two minutes at least
-    /// for an interactive plugin, which may wait for a person) its whole process group is
-    /// killed — also children that keep its stdout open after it exited; stdout beyond
-    /// [`MAX_STDOUT`] is refused, stderr beyond [`MAX_STDERR`] dropped.
+    /// Runs the plugin and returns its stdout. Bounded ([`crate::process`]): after `limit`
+    /// (two minutes at least for an interactive plugin, which may wait for a person) its
+    /// whole process group is killed — also children that keep its stdout open after it
+    /// exited; stdout beyond [`MAX_STDOUT`] is refused, stderr beyond [`MAX_STDERR`] dropped.
     pub(crate) fn run(&self, who: &str, limit: Duration) -> Result<Vec<u8>> {
+        use crate::process::{self, Failure, Limits, Stderr};
         let command = &self.command;
         let mut cmd = Command::new(command);
         cmd.args(&self.args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("KUBERNETES_EXEC_INFO", self.exec_info.to_string())
-            .stdout(Stdio::piped());
-        if self.interactive {
-            // the terminal's: it may prompt (an MFA code), and stays in the foreground group
-            cmd.stdin(Stdio::inherit()).stderr(Stdio::inherit());
+            .env("KUBERNETES_EXEC_INFO", self.exec_info.to_string());
+        let limits = if self.interactive {
+            Limits {
+                time: limit.max(Duration::from_secs(120)),
+                stdout: MAX_STDOUT,
+                stderr: Stderr::Terminal,
+            }
         } else {
-            cmd.stdin(Stdio::null()).stderr(Stdio::piped());
-            // its own process group, so that a stalled plugin goes with everything it started
-            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        }
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Limits {
+                time: limit,
+                stdout: MAX_STDOUT,
+                stderr: Stderr::Forward(MAX_STDERR),
+            }
+        };
+        let done = match process::run(cmd, limits) {
+            Ok(d) => d,
+            Err(Failure::NotFound) => {
                 let hint = self
                     .install_hint
                     .as_ref()
@@ -148,72 +152,25 @@ impl Request {
                     .unwrap_or_default();
                 bail!("{who}: its exec plugin `{command}` is not installed (not found){hint}")
             }
-            Err(e) => bail!("{who}: cannot run its exec plugin `{command}`: {e}"),
+            Err(Failure::Spawn(e)) => bail!("{who}: cannot run its exec plugin `{command}`: {e}"),
+            Err(Failure::TimedOut { exited }) => bail!(
+                "{who}: its exec plugin `{command}` gave no credential within {}{} (--request-timeout changes the limit)",
+                super::humantime(limits.time),
+                if exited { " (it exited, but a process it started keeps its output open)" } else { "" }
+            ),
+            Err(Failure::TooMuchOutput) => bail!(
+                "{who}: its exec plugin `{command}` printed more than {} KiB, which is not an ExecCredential",
+                MAX_STDOUT >> 10
+            ),
+            Err(Failure::Wait(e)) => bail!("{who}: waiting for its exec plugin `{command}`: {e}"),
         };
-        if let Some(err) = child.stderr.take() {
-            forward_stderr(err);
+        if !done.status.success() {
+            bail!(
+                "{who}: its exec plugin `{command}` failed ({}); its own messages, if any, are above",
+                done.status
+            );
         }
-        let chunks = read_chunks(child.stdout.take().expect("piped"));
-        let limit = if self.interactive {
-            limit.max(Duration::from_secs(120))
-        } else {
-            limit
-        };
-        let deadline = Instant::now() + limit;
-        let mut out = Vec::new();
-        let mut status: Option<std::process::ExitStatus> = None;
-        let mut eof = false;
-        // until the plugin has exited and its stdout is closed (by every process holding it)
-        while status.is_none() || !eof {
-            let now = Instant::now();
-            if now >= deadline {
-                self.kill(&mut child);
-                if status.is_some_and(|s| s.success()) && !out.is_empty() {
-                    // it answered and exited; what it left behind held the pipe open
-                    break;
-                }
-                bail!(
-                    "{who}: its exec plugin `{command}` gave no credential within {}{} (--request-timeout changes the limit)",
-                    super::humantime(limit),
-                    if status.is_some() { " (it exited, but a process it started keeps its output open)" } else { "" }
-                );
-            }
-            if !eof {
-                match chunks.recv_timeout((deadline - now).min(Duration::from_millis(5))) {
-                    Ok(Some(c)) => {
-                        out.extend_from_slice(&c);
-                        if out.len() > MAX_STDOUT {
-                            self.kill(&mut child);
-                            bail!("{who}: its exec plugin `{command}` printed more than {} KiB, which is not an ExecCredential", MAX_STDOUT >> 10);
-                        }
-                    }
-                    Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => eof = true,
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                }
-            } else {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if status.is_none() {
-                status = child.try_wait()?;
-            }
-        }
-        let status = status.expect("the loop ends once it exited");
-        if !status.success() {
-            bail!("{who}: its exec plugin `{command}` failed ({status}); its own messages, if any, are above");
-        }
-        Ok(out)
-    }
-
-    /// Kills the plugin and, when it has a group of its own, everything in it.
-    fn kill(&self, child: &mut Child) {
-        if !self.interactive {
-            // SAFETY: signalling the process group `run` created for this child.
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        Ok(done.stdout)
     }
 }
 
@@ -245,56 +202,6 @@ fn cluster_info(cluster: &Map<String, Value>) -> Map<String, Value> {
         c.insert("config".into(), cfg.clone());
     }
     c
-}
-
-/// Reads a pipe on a thread, chunk by chunk (`None` at its end). The thread is not waited
-/// for: when a process kctx cannot kill holds the pipe, it is left behind with it.
-fn read_chunks(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Option<Vec<u8>>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(None);
-                    return;
-                }
-                Ok(n) => {
-                    if tx.send(Some(buf[..n].to_vec())).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
-
-/// Passes a plugin's stderr on to kctx's, up to [`MAX_STDERR`]; the rest is read and
-/// dropped (so the plugin never blocks on a full pipe), with one line saying so.
-fn forward_stderr(mut r: impl Read + Send + 'static) {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        let mut passed = 0usize;
-        let mut said = false;
-        while let Ok(n) = r.read(&mut buf) {
-            if n == 0 {
-                return;
-            }
-            let take = n.min(MAX_STDERR.saturating_sub(passed));
-            if take > 0 {
-                let _ = std::io::stderr().write_all(&buf[..take]);
-                passed += take;
-            }
-            if take < n && !said {
-                said = true;
-                eprintln!(
-                    "\nkctx: (the exec plugin's further messages are dropped after {} KiB)",
-                    MAX_STDERR >> 10
-                );
-            }
-        }
-    });
 }
 
 /// The user fields an ExecCredential printed by a plugin gives: a token, or a client

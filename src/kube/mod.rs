@@ -9,6 +9,7 @@
 //! unreachable cluster is one line naming the server and the context. The proxy is chosen as
 //! kubectl chooses it ([`proxy`]).
 
+mod connector;
 pub(crate) mod exec;
 pub(crate) mod proxy;
 
@@ -334,10 +335,10 @@ pub(crate) fn connect(m: &Merged, context: &str, timeout: Duration) -> Result<Cl
     let server = e.server;
     let client = {
         let _guard = rt.enter();
-        ::kube::Client::try_from(cfg).map_err(|e| {
+        connector::client(cfg).map_err(|e| {
             anyhow!(
                 "context {context:?} ({server}): {}",
-                crate::report::one_line(&crate::report::error_chain(&e))
+                crate::report::one_line(&crate::report::error_chain(e.as_ref()))
             )
         })?
     };

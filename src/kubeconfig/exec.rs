@@ -53,8 +53,10 @@ impl EksExec {
         if !is_eks {
             return None;
         }
+        // a repeated flag counts as the plugin counts it: the last one wins (argparse for
+        // the AWS CLI, pflag for aws-iam-authenticator, clap overriding for kctx)
         let flag = |names: &[&str]| -> Option<String> {
-            args.iter().enumerate().find_map(|(i, a)| {
+            args.iter().enumerate().rev().find_map(|(i, a)| {
                 for n in names {
                     if a == n {
                         return args.get(i + 1).map(|v| v.to_string());
@@ -67,7 +69,7 @@ impl EksExec {
             })
         };
         let env = |key: &str| -> Option<String> {
-            exec.get("env")?.as_array()?.iter().find_map(|e| {
+            exec.get("env")?.as_array()?.iter().rev().find_map(|e| {
                 (e.get("name")?.as_str()? == key)
                     .then(|| e.get("value")?.as_str().map(str::to_owned))?
             })

@@ -24,6 +24,7 @@ pub(crate) use model::{closest, KubeFile, Loaded, Merged};
 pub(crate) use ops::Op;
 
 use crate::store::fsutil::{self, LockFile};
+use crate::yaml::compat::Encoding;
 
 /// How long a writer waits for `<file>.lock` before failing.
 pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -54,6 +55,17 @@ impl Kind {
     }
 
     pub const ALL: [Kind; 3] = [Kind::Clusters, Kind::Contexts, Kind::Users];
+}
+
+/// Whether `s` can name a namespace: a DNS label (RFC 1123: lowercase letters, digits and
+/// `-`, at most 63, not starting or ending with `-`), as the API server requires.
+pub(crate) fn valid_namespace(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 /// The files named by `KUBECONFIG` (`:`-separated, empty parts skipped, `~` expanded), else
@@ -129,22 +141,49 @@ impl Transaction {
     /// write, e.g. `--kubeconfig`). Missing files are locked only where a new file would go.
     pub(crate) fn begin(paths: &[PathBuf], extras: &[PathBuf]) -> Result<Self> {
         let default_file = paths.iter().find(|p| p.exists()).or(paths.last()).cloned();
-        let mut to_lock: Vec<PathBuf> = paths
+        let to_lock: Vec<PathBuf> = paths
             .iter()
             .filter(|p| p.exists())
             .chain(default_file.iter())
             .chain(extras.iter())
             .cloned()
             .collect();
-        to_lock.sort_by_key(|p| crate::paths::absolute(p));
-        to_lock.dedup_by_key(|p| crate::paths::absolute(p));
+        for p in &to_lock {
+            // never a lock file beside a FIFO or a device (`KUBECONFIG=/dev/zero`)
+            if std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                model::read(p)?;
+            }
+        }
+        // One file reached through a symlink and its real path is one file: it is locked by
+        // the file it really is (and writes go there), in one order for every process — and
+        // by the path as named too, which is the lock kubectl takes.
+        let mut keyed: Vec<(PathBuf, PathBuf)> = to_lock
+            .into_iter()
+            .map(|p| {
+                let real = fsutil::resolve_symlinks(&crate::paths::absolute(&p))
+                    .map(|r| crate::paths::absolute(&r))
+                    .unwrap_or_else(|_| crate::paths::absolute(&p));
+                (real, p)
+            })
+            .collect();
+        keyed.sort();
         let mut locks = Vec::new();
         let mut unlocked = Vec::new();
-        for p in to_lock {
-            match LockFile::acquire(&p, LOCK_WAIT) {
-                Ok(l) => locks.push(l),
-                Err(e) if is_permission(&e) => unlocked.push((p, format!("{e:#}"))),
-                Err(e) => return Err(e),
+        let mut taken: Vec<PathBuf> = Vec::new();
+        for (real, named) in keyed {
+            let absolute_named = crate::paths::absolute(&named);
+            for lock_path in [real.clone(), absolute_named] {
+                if taken.contains(&lock_path) {
+                    continue;
+                }
+                match LockFile::acquire(&lock_path, LOCK_WAIT) {
+                    Ok(l) => locks.push(l),
+                    Err(e) if is_permission(&e) => {
+                        unlocked.push((named.clone(), format!("{e:#}")));
+                    }
+                    Err(e) => return Err(e),
+                }
+                taken.push(lock_path);
             }
         }
         Ok(Self {
@@ -171,28 +210,42 @@ impl Transaction {
     /// Computes every file's new text first (nothing is written if one fails), then writes
     /// them in the plan's order. Returns the files written.
     pub(crate) fn commit(&self, plan: Plan) -> Result<Vec<PathBuf>> {
+        // files the transaction did not read (new ones) are read first, so that every edit
+        // below refers to a file that outlives it
+        let mut fresh: Vec<KubeFile> = Vec::new();
+        for (path, _) in &plan.edits {
+            match self.loaded(path) {
+                Some(Loaded { error: Some(e), .. }) => bail!("{e}"),
+                Some(Loaded { file: Some(_), .. }) => {}
+                _ => fresh.push(KubeFile::load(path)?),
+            }
+        }
         let mut out = Vec::new();
         for (path, ops) in &plan.edits {
-            let fresh;
             let file = match self.loaded(path) {
-                Some(Loaded { error: Some(e), .. }) => bail!("{e}"),
                 Some(Loaded { file: Some(f), .. }) => f,
-                _ => {
-                    fresh = KubeFile::load(path)?;
-                    &fresh
-                }
+                _ => fresh
+                    .iter()
+                    .find(|f| &f.path == path)
+                    .ok_or_else(|| anyhow!("{} could not be read", path.display()))?,
             };
             if let Some(edited) = ops::apply(file, ops)? {
                 if let Some((_, why)) = self.unlocked.iter().find(|(p, _)| p == path) {
                     bail!("cannot write {}: {why}", path.display());
                 }
-                out.push((path.clone(), edited, file.existed));
+                out.push((path.clone(), edited, file));
             }
         }
         let mut written = Vec::new();
-        for (path, edited, _existed) in out {
-            fsutil::write_atomic(&path, edited.text.as_bytes(), 0o600)
-                .map_err(|e| anyhow!("cannot write kubeconfig {}: {e:#}", path.display()))?;
+        for (path, edited, file) in out {
+            let original = &file.doc.text;
+            let res = match file.encoding {
+                Encoding::Utf8 => {
+                    fsutil::write_atomic_with(&path, 0o600, &mut |w| edited.write_to(original, w))
+                }
+                enc => fsutil::write_atomic(&path, &enc.encode(&edited.text(original)), 0o600),
+            };
+            res.map_err(|e| anyhow!("cannot write kubeconfig {}: {e:#}", path.display()))?;
             if let Some(why) = edited.rewrote {
                 eprintln!(
                     "kctx: note: {}: {why}; rewrote the whole file (its comments and layout were not kept)",

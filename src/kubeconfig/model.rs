@@ -10,6 +10,8 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::{Map, Value};
 
 use super::Kind;
+use crate::store::fsutil::read_regular;
+use crate::yaml::compat::{decode, Encoding};
 use crate::yaml::document::{Document, NodeId, NodeKind, Resolved};
 
 /// What `aws eks update-kubeconfig` starts a new file with (its key order).
@@ -18,17 +20,27 @@ pub(crate) const SKELETON: &str = "apiVersion: v1\nclusters: []\ncontexts: []\nc
 /// A named entry of one of the three lists.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) name: String,
+    /// The node of its `name` (none: no name, which kubectl reads as "").
+    name: Option<NodeId>,
     /// The list item (a mapping).
     pub(crate) item: NodeId,
     /// Its `cluster:` / `context:` / `user:` mapping, when it has one.
     pub(crate) body: Option<NodeId>,
 }
 
+/// One of the three lists, indexed by name without copying the names: a hash of each name
+/// maps to its entry, and a lookup compares the name in the document (entries whose hashes
+/// collide, which practically never happens, are found by a scan instead).
 #[derive(Debug, Default)]
 struct List {
     entries: Vec<Entry>,
-    index: HashMap<String, u32>,
+    index: HashMap<u64, u32>,
+    collided: bool,
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(name)
 }
 
 /// One kubeconfig file, parsed and indexed.
@@ -37,9 +49,35 @@ pub struct KubeFile {
     /// The path as the user named it (a symlink stays a symlink when written).
     pub(crate) path: PathBuf,
     pub(crate) doc: Document,
-    /// Whether the file existed with content (else `doc` is the skeleton of a new file).
-    pub(crate) existed: bool,
+    /// How its bytes are encoded (UTF-16 files are written back as UTF-16).
+    pub(crate) encoding: Encoding,
     lists: [List; 3],
+    /// Entries without a name (kubectl reads their name as ""): `contexts[3]`, …
+    pub(crate) unnamed: Vec<String>,
+}
+
+/// The largest kubeconfig kctx reads: far beyond any real one (20,000 contexts of
+/// `aws eks update-kubeconfig`'s layout are about 20 MiB).
+pub(crate) const MAX_FILE: u64 = 64 << 20;
+
+/// A kubeconfig file's bytes; `None` when it does not exist. A directory, FIFO, device or a
+/// file over [`MAX_FILE`] is an error naming it (never a hang or a gigabyte read).
+pub(crate) fn read(path: &Path) -> Result<Option<Vec<u8>>> {
+    let p = path.display();
+    match read_regular(path, MAX_FILE) {
+        Ok(data) => Ok(Some(data)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+            bail!("{p} is a directory, not a kubeconfig file")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            bail!("{p} is not a regular file (a FIFO, socket or device); kctx reads kubeconfigs only from files")
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            bail!("{p} is {e}: not a kubeconfig kctx will read")
+        }
+        Err(e) => Err(anyhow!("cannot read {p}: {e}")),
+    }
 }
 
 fn type_name(doc: &Document, id: NodeId) -> &'static str {
@@ -71,8 +109,9 @@ impl KubeFile {
         let mut f = Self {
             path: path.to_path_buf(),
             doc,
-            existed: false,
+            encoding: Encoding::Utf8,
             lists: Default::default(),
+            unnamed: Vec::new(),
         };
         f.index().expect("the skeleton is valid");
         f
@@ -81,9 +120,16 @@ impl KubeFile {
     /// Parses a file's bytes, checking the types kubectl relies on. Errors name the file.
     pub fn parse(path: &Path, data: Vec<u8>) -> Result<Self> {
         let p = path.display();
-        let text = String::from_utf8(data).map_err(|_| anyhow!("{p}: not valid UTF-8"))?;
-        if text.trim_start_matches('\u{feff}').trim().is_empty() {
-            return Ok(Self::new_empty(path));
+        let (text, encoding) = decode(data).map_err(|e| anyhow!("{p}: {e}"))?;
+        if text
+            .strip_prefix('\u{feff}')
+            .unwrap_or(&text)
+            .trim()
+            .is_empty()
+        {
+            let mut f = Self::new_empty(path);
+            f.encoding = encoding;
+            return Ok(f);
         }
         let mut doc = Document::parse(text).map_err(|e| anyhow!("{p}: {e}"))?;
         if doc.root().is_none() || is_null(&doc, 0) {
@@ -106,8 +152,9 @@ impl KubeFile {
         let mut f = Self {
             path: path.to_path_buf(),
             doc,
-            existed: true,
+            encoding,
             lists: Default::default(),
+            unnamed: Vec::new(),
         };
         f.index()?;
         Ok(f)
@@ -115,13 +162,9 @@ impl KubeFile {
 
     /// Reads `path`; a missing or empty file is a new, empty kubeconfig.
     pub fn load(path: &Path) -> Result<Self> {
-        match std::fs::read(path) {
-            Ok(data) => Self::parse(path, data),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::new_empty(path)),
-            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
-                bail!("{} is a directory, not a kubeconfig file", path.display())
-            }
-            Err(e) => Err(anyhow!("cannot read {}: {e}", path.display())),
+        match read(path)? {
+            Some(data) => Self::parse(path, data),
+            None => Ok(Self::new_empty(path)),
         }
     }
 
@@ -161,17 +204,20 @@ impl KubeFile {
                         type_name(doc, item)
                     );
                 }
+                // kubectl reads a missing or null name as ""
                 let name = match doc.get(item, "name") {
-                    None => bail!("{p}: {}[{i}] has no name", kind.key()),
-                    Some(n) => match doc.as_str(n) {
-                        Some(s) => s.to_owned(),
-                        None => bail!(
-                            "{p}: {}[{i}].name must be a string, found {} (quote it)",
-                            kind.key(),
-                            type_name(doc, n)
-                        ),
-                    },
+                    None => None,
+                    Some(n) if is_null(doc, n) => None,
+                    Some(n) if doc.as_str(n).is_some() => Some(doc.deref(n)),
+                    Some(n) => bail!(
+                        "{p}: {}[{i}].name must be a string, found {} (quote it)",
+                        kind.key(),
+                        type_name(doc, n)
+                    ),
                 };
+                if name.is_none() {
+                    self.unnamed.push(format!("{}[{i}]", kind.key()));
+                }
                 let body = match doc.get(item, kind.inner()) {
                     None => None,
                     Some(b) if is_null(doc, b) => None,
@@ -183,12 +229,17 @@ impl KubeFile {
                         type_name(doc, b)
                     ),
                 };
+                let text = name.and_then(|n| doc.as_str(n)).unwrap_or("");
                 let at = list.entries.len() as u32;
-                if list.index.insert(name.clone(), at).is_some() {
-                    bail!(
-                        "{p}: two {} are named {name:?} (kubectl refuses such a file)",
-                        kind.key()
-                    );
+                if let Some(other) = list.index.insert(name_hash(text), at) {
+                    let other = &list.entries[other as usize];
+                    if other.name.and_then(|n| doc.as_str(n)).unwrap_or("") == text {
+                        bail!(
+                            "{p}: two {} are named {text:?} (kubectl refuses such a file)",
+                            kind.key()
+                        );
+                    }
+                    list.collided = true;
                 }
                 list.entries.push(Entry { name, item, body });
             }
@@ -212,17 +263,33 @@ impl KubeFile {
         &self.lists[kind as usize].entries
     }
 
+    /// An entry's name as kubectl reads it ("" for one without a name).
+    pub(crate) fn name_of(&self, e: &Entry) -> &str {
+        e.name.and_then(|n| self.doc.as_str(n)).unwrap_or("")
+    }
+
     pub fn names(&self, kind: Kind) -> impl Iterator<Item = &str> {
-        self.entries(kind).iter().map(|e| e.name.as_str())
+        self.entries(kind).iter().map(|e| self.name_of(e))
     }
 
     pub(crate) fn find(&self, kind: Kind, name: &str) -> Option<&Entry> {
         let l = &self.lists[kind as usize];
-        l.index.get(name).map(|i| &l.entries[*i as usize])
+        if l.collided {
+            return l.entries.iter().find(|e| self.name_of(e) == name);
+        }
+        l.index
+            .get(&name_hash(name))
+            .map(|i| &l.entries[*i as usize])
+            .filter(|e| self.name_of(e) == name)
     }
 
     pub fn has(&self, kind: Kind, name: &str) -> bool {
         self.find(kind, name).is_some()
+    }
+
+    /// The file's text as read (what an edit's pieces refer to).
+    pub fn doc_text(&self) -> &str {
+        &self.doc.text
     }
 
     /// Each entry's name and its text as written in the file (for tests that check that an
@@ -231,7 +298,7 @@ impl KubeFile {
         self.entries(kind).iter().map(|e| {
             let n = self.doc.node(e.item);
             (
-                e.name.as_str(),
+                self.name_of(e),
                 &self.doc.text[n.start as usize..n.end as usize],
             )
         })
@@ -303,20 +370,13 @@ impl Merged {
             if files.iter().any(|f| &f.path == p) {
                 continue; // client-go ignores repeated paths
             }
-            let (file, error) = match std::fs::read(p) {
-                Ok(data) => match KubeFile::parse(p, data) {
+            let (file, error) = match read(p) {
+                Ok(Some(data)) => match KubeFile::parse(p, data) {
                     Ok(f) => (Some(f), None),
                     Err(e) => (None, Some(format!("{e:#}"))),
                 },
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
-                Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => (
-                    None,
-                    Some(format!(
-                        "{} is a directory, not a kubeconfig file",
-                        p.display()
-                    )),
-                ),
-                Err(e) => (None, Some(format!("cannot read {}: {e}", p.display()))),
+                Ok(None) => (None, None),
+                Err(e) => (None, Some(format!("{e:#}"))),
             };
             files.push(Loaded {
                 path: p.clone(),
@@ -332,6 +392,14 @@ impl Merged {
         for f in &self.files {
             if let Some(e) = &f.error {
                 eprintln!("kctx: warning: skipping {}: {e}", f.path.display());
+            }
+            if let Some(k) = f.file.as_ref().filter(|k| !k.unnamed.is_empty()) {
+                eprintln!(
+                    "kctx: warning: {}: {} {} no name (kubectl reads it as \"\")",
+                    f.path.display(),
+                    k.unnamed.join(", "),
+                    if k.unnamed.len() == 1 { "has" } else { "have" }
+                );
             }
             if f.file.as_ref().is_some_and(|k| k.doc.extra_documents) {
                 eprintln!(

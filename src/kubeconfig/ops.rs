@@ -165,6 +165,44 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
     let root = file.root();
     let mut ed = Editor::new(doc);
     let mut new_entries: [Vec<Value>; 3] = Default::default();
+    // an entry without a name (kubectl reads it as "") is read, never changed: which one an
+    // edit of "" means cannot be told
+    if !file.unnamed.is_empty() {
+        let names = |op: &Op| -> Option<(Kind, String)> {
+            match op {
+                Op::SetContextField { context, .. } => Some((Kind::Contexts, context.clone())),
+                Op::Rename { kind, old, new } if old.is_empty() || new.is_empty() => {
+                    Some((*kind, String::new()))
+                }
+                Op::Remove { kind, name } => Some((*kind, name.clone())),
+                Op::Upsert { kind, entry, .. } => Some((
+                    *kind,
+                    entry
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                )),
+                _ => None,
+            }
+        };
+        if let Some((kind, _)) = ops
+            .iter()
+            .filter_map(names)
+            .find(|(k, n)| n.is_empty() && file.has(*k, n))
+        {
+            let which: Vec<&str> = file
+                .unnamed
+                .iter()
+                .filter(|u| u.starts_with(kind.key()))
+                .map(String::as_str)
+                .collect();
+            anyhow::bail!(
+                "{p}: {} has no name, and kctx does not change an entry without one (give it a `name:`)",
+                which.join(", ")
+            );
+        }
+    }
     let gone = |kind: Kind, name: &str| {
         anyhow!(
             "{p}: no {} named {name:?}",
@@ -265,7 +303,7 @@ mod tests {
     fn run(src: &str, ops: &[Op]) -> (String, Option<String>) {
         let f = KubeFile::parse(Path::new("k"), src.as_bytes().to_vec()).unwrap();
         match apply(&f, ops).unwrap() {
-            Some(e) => (e.text, e.rewrote),
+            Some(e) => (e.text(&f.doc.text), e.rewrote),
             None => (src.to_owned(), None),
         }
     }

@@ -15,6 +15,43 @@ pub(crate) fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// Reads a file that must be a regular file of at most `limit` bytes: a FIFO, socket or device
+/// is refused without blocking on it (opened non-blocking, checked before any read), a larger
+/// file without reading it, and one that grows while it is read stops at the limit.
+pub(crate) fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let m = f.metadata()?;
+    if m.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::IsADirectory, "a directory"));
+    }
+    let too_large = || {
+        io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than {} MiB", limit >> 20),
+        )
+    };
+    if !m.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket or device)",
+        ));
+    }
+    if m.len() > limit {
+        return Err(too_large());
+    }
+    let mut buf = Vec::with_capacity(m.len() as usize);
+    f.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(buf)
+}
+
 /// Follows a chain of symlinks to the file that is really written (which may not exist yet),
 /// so that replacing it keeps the link a link.
 pub(crate) fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
@@ -48,6 +85,16 @@ pub(crate) fn create_dir_all_mode(dir: &Path, mode: u32) -> io::Result<()> {
 /// user's file, written without root), nothing is replaced and the error says why. A new
 /// file gets `new_mode`. Missing directories are created.
 pub(crate) fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()> {
+    write_atomic_with(path, new_mode, &mut |w| w.write_all(data))
+}
+
+/// [`write_atomic`] with the content written by `write` (in pieces, without first gathering
+/// it in memory).
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    new_mode: u32,
+    write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
     let target = resolve_symlinks(path)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -74,8 +121,12 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8], new_mode: u32) -> Result<()
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(&dir)
         .with_context(|| format!("cannot write in directory {}", dir.display()))?;
-    tmp.write_all(data)
-        .with_context(|| format!("cannot write a temp file in {}", dir.display()))?;
+    {
+        let mut w = io::BufWriter::with_capacity(64 << 10, tmp.as_file_mut());
+        write(&mut w)
+            .and_then(|_| w.flush())
+            .with_context(|| format!("cannot write a temp file in {}", dir.display()))?;
+    }
     if let Some(m) = &existing {
         keep_owner(tmp.as_file(), m, &target)?;
     }
@@ -169,7 +220,10 @@ impl LockFile {
                 .mode(0o600)
                 .open(&path)
             {
-                Ok(_) => return Ok(Self { path }),
+                Ok(_) => {
+                    held::register(&path);
+                    return Ok(Self { path });
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     if start.elapsed() >= wait {
                         bail!(
@@ -198,7 +252,89 @@ impl LockFile {
 
 impl Drop for LockFile {
     fn drop(&mut self) {
+        held::unregister(&self.path);
         let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Lock files held by this process, removed when SIGINT, SIGTERM or SIGHUP ends it (Ctrl-C
+/// during a write must not leave kubectl locked out; kill -9 cannot be caught, and a lock it
+/// leaves behind is named in the error of the next writer).
+mod held {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+    const SLOTS: usize = 32;
+    static PATHS: [AtomicPtr<libc::c_char>; SLOTS] =
+        [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn on_signal(sig: libc::c_int) {
+        for slot in &PATHS {
+            let p = slot.swap(std::ptr::null_mut(), Ordering::SeqCst);
+            if !p.is_null() {
+                // SAFETY: `p` is a NUL-terminated string leaked by `register`; unlink is
+                // async-signal-safe.
+                unsafe {
+                    libc::unlink(p);
+                }
+            }
+        }
+        // SAFETY: restoring the default disposition and re-raising is async-signal-safe; the
+        // process then dies of the signal as it would have.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+    }
+
+    pub(super) fn register(path: &Path) {
+        let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+            return;
+        };
+        let raw = c.into_raw();
+        if !PATHS.iter().any(|s| {
+            s.compare_exchange(
+                std::ptr::null_mut(),
+                raw,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+        }) {
+            // SAFETY: `raw` came from `into_raw` just above and was not stored.
+            drop(unsafe { CString::from_raw(raw) });
+            return;
+        }
+        if !INSTALLED.swap(true, Ordering::SeqCst) {
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                // SAFETY: installing a handler that only calls async-signal-safe functions.
+                unsafe {
+                    libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+                }
+            }
+        }
+    }
+
+    pub(super) fn unregister(path: &Path) {
+        let Ok(want) = CString::new(path.as_os_str().as_bytes()) else {
+            return;
+        };
+        for slot in &PATHS {
+            let p = slot.load(Ordering::SeqCst);
+            // SAFETY: non-null slots hold strings leaked by `register`, freed only here.
+            if !p.is_null() && unsafe { std::ffi::CStr::from_ptr(p) } == want.as_c_str() {
+                if slot
+                    .compare_exchange(p, std::ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    drop(unsafe { CString::from_raw(p) });
+                }
+                return;
+            }
+        }
     }
 }
 

@@ -5,5 +5,6 @@
 
 pub(crate) mod cache;
 pub(crate) mod fsutil;
+pub(crate) mod memo;
 pub(crate) mod private;
 pub(crate) mod state;

@@ -73,6 +73,13 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// Removes the state of these files (a per-shell session's, when the session ends).
+    pub(crate) fn forget(files: &[PathBuf]) {
+        if let Ok(Some(dir)) = open_dir(false) {
+            let _ = dir.remove(&file_name(files));
+        }
+    }
+
     /// Saves atomically; failure is a warning, never an error (it is a convenience).
     pub(crate) fn save(&mut self, files: &[PathBuf]) {
         self.kubeconfig = files.iter().map(|f| f.display().to_string()).collect();

@@ -59,7 +59,7 @@ pub(crate) struct TokenArgs {
 /// The arguments of a `kctx token …` exec entry, parsed exactly as the plugin parses them.
 pub(crate) fn parse_args(args: &[String]) -> anyhow::Result<TokenArgs> {
     #[derive(clap::Parser, Debug)]
-    #[command(name = "kctx token", no_binary_name = false)]
+    #[command(name = "kctx token", no_binary_name = false, args_override_self = true)]
     struct TokenCmd {
         #[command(flatten)]
         args: TokenArgs,

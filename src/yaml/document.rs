@@ -14,25 +14,43 @@
 use std::collections::HashMap;
 
 use granit_parser::{Event, Options, Parser, ScalarStyle, StructureStyle};
+
+use super::compat;
 use serde_json::{Map, Value};
 
 pub(crate) type NodeId = u32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum NodeKind {
-    Plain,
-    Single,
-    Double,
-    Literal,
-    Folded,
-    BlockMap,
-    FlowMap,
-    BlockSeq,
-    FlowSeq,
-    Alias,
+    Plain = 0,
+    Single = 1,
+    Double = 2,
+    Literal = 3,
+    Folded = 4,
+    BlockMap = 5,
+    FlowMap = 6,
+    BlockSeq = 7,
+    FlowSeq = 8,
+    Alias = 9,
 }
 
 impl NodeKind {
+    fn from_bits(b: u32) -> Self {
+        match b {
+            0 => Self::Plain,
+            1 => Self::Single,
+            2 => Self::Double,
+            3 => Self::Literal,
+            4 => Self::Folded,
+            5 => Self::BlockMap,
+            6 => Self::FlowMap,
+            7 => Self::BlockSeq,
+            8 => Self::FlowSeq,
+            _ => Self::Alias,
+        }
+    }
+
     pub(crate) fn is_scalar(self) -> bool {
         matches!(
             self,
@@ -54,7 +72,13 @@ const ANCHORED: u8 = 1;
 const TAGGED: u8 = 2;
 /// A block sequence whose first `-` could not be located in the text.
 const ODD: u8 = 4;
+/// A scalar whose value differs from its source text (quoted, escaped, folded): in `decoded`.
+/// On a block collection (the bit is free there): its end is kept in `block_ends`, not its last
+/// descendant's (its last child is a flow collection, which ends after its last descendant).
+const DECODED: u8 = 8;
+const END_KEPT: u8 = 8;
 
+/// A node as the rest of kctx sees it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Node {
     /// Byte range in the text. A block sequence starts at its first `-`, a block mapping at
@@ -63,12 +87,44 @@ pub(crate) struct Node {
     pub(crate) start: u32,
     pub(crate) end: u32,
     pub(crate) kind: NodeKind,
-    flags: u8,
-    /// Nodes in this subtree, itself included.
-    size: u32,
-    /// Scalars: 1 + index into `decoded`, or 0 when the value is the source text.
-    /// Aliases: index into `alias_names`. Collections: the number of children.
-    aux: u32,
+}
+
+/// A node as stored: 6 bytes (a kubeconfig of 20,000 contexts has up to two million nodes,
+/// and memory is meant to stay within three times the file). What the word does not hold is
+/// derived or kept aside: a block collection's end is its last descendant's; a flow
+/// collection's end, a decoded value, an alias's name and lengths or sizes of 255 and more
+/// are in small side tables.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, packed)]
+struct Slot {
+    start: u32,
+    /// kind (4 bits) | flags (4 bits) | payload (8 bits): a scalar's or alias's length in
+    /// bytes, a collection's subtree size (itself included); [`BIG`] when it does not fit.
+    word: u16,
+}
+
+const PAYLOAD_SHIFT: u32 = 8;
+const BIG: u32 = (1 << 8) - 1;
+
+impl Slot {
+    fn new(start: usize, kind: NodeKind, flags: u8) -> Self {
+        Self {
+            start: start as u32,
+            word: kind as u16 | (flags as u16) << 4,
+        }
+    }
+    fn start(self) -> u32 {
+        self.start
+    }
+    fn kind(self) -> NodeKind {
+        NodeKind::from_bits(u32::from(self.word) & 0xf)
+    }
+    fn flags(self) -> u8 {
+        ((self.word >> 4) & 0xf) as u8
+    }
+    fn payload(self) -> u32 {
+        u32::from(self.word) >> PAYLOAD_SHIFT
+    }
 }
 
 /// A scalar as kubectl's YAML reader types it.
@@ -316,8 +372,18 @@ impl std::fmt::Display for SyntaxError {
 #[derive(Debug)]
 pub(crate) struct Document {
     pub(crate) text: String,
-    nodes: Vec<Node>,
+    nodes: Vec<Slot>,
+    /// Lengths and sizes that do not fit a slot's word.
+    big: HashMap<NodeId, u32>,
+    /// Flow collections' ends, in node order.
+    flow_ends: Vec<(NodeId, u32)>,
+    /// Block collections' ends that are not their last descendant's, in node order.
+    block_ends: Vec<(NodeId, u32)>,
     decoded: Vec<String>,
+    /// Decoded scalars' values (index into `decoded`), in node order.
+    decoded_of: Vec<(NodeId, u32)>,
+    /// Aliases' names (index into `alias_names`), in node order.
+    alias_of: Vec<(NodeId, u32)>,
     anchors: HashMap<NodeId, String>,
     alias_names: Vec<String>,
     tags: HashMap<NodeId, String>,
@@ -331,6 +397,10 @@ fn parser_options() -> Options {
     let mut o = Options::default();
     o.emit_anchor_events = true;
     o.emit_comments = false;
+    // as go-yaml: a block scalar at the end of a file without a final line break has none
+    o.block_scalar_eof_without_line_feed = true;
+    // go-yaml accepts only `%YAML 1.1` and `%TAG`; kubeconfigs use neither
+    o.disallow_directives = true;
     o
 }
 
@@ -377,11 +447,19 @@ impl Document {
             Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
             _ => "\n",
         };
+        compat::check_text(&text)?;
         let mut b = Builder {
             doc: Document {
                 text: String::new(),
-                nodes: Vec::new(),
+                // enough for any real file at once (untouched capacity costs no memory), so
+                // that growing never holds two copies
+                nodes: Vec::with_capacity(text.len() / 4 + 16),
+                big: HashMap::new(),
+                flow_ends: Vec::new(),
+                block_ends: Vec::new(),
                 decoded: Vec::new(),
+                decoded_of: Vec::new(),
+                alias_of: Vec::new(),
                 anchors: HashMap::new(),
                 alias_names: Vec::new(),
                 tags: HashMap::new(),
@@ -398,35 +476,53 @@ impl Document {
             let (ev, span) = item.map_err(|e| syntax_error(&e))?;
             let start = span.start.byte_offset().unwrap_or(0);
             let end = span.end.byte_offset().unwrap_or(start);
-            b.event(ev, start, end);
+            b.event(ev, start, end)
+                .map_err(|(pos, message)| compat::error_at(&text, pos, message))?;
         }
         let mut doc = b.doc;
+        doc.block_ends.sort_unstable();
         doc.text = text;
+        if doc.has_aliases() {
+            doc.check_aliases()?;
+        }
         Ok(doc)
     }
 }
 
-/// Builds the flat node tree from the parser's events.
+/// A collection being built.
+struct Open {
+    idx: usize,
+    /// Children so far.
+    count: u32,
+    /// A key that is not a string: the keys are checked for collisions at the end.
+    typed_keys: bool,
+}
+
+/// Where a check failed (a byte offset) and why.
+type Refusal = (usize, String);
+
+/// Builds the flat node tree from the parser's events, refusing what go-yaml reads otherwise
+/// (see [`compat`]).
 struct Builder<'t> {
     doc: Document,
     text: &'t str,
     anchor_names: HashMap<usize, String>,
-    /// Open collections: (node index, children so far).
-    stack: Vec<(usize, u32)>,
+    /// Open collections.
+    stack: Vec<Open>,
     documents: usize,
     /// Where the last node seen ends (a block collection ends where its last child does).
     last_end: usize,
 }
 
 impl Builder<'_> {
-    fn event(&mut self, ev: Event<'_>, start: usize, end: usize) {
+    fn event(&mut self, ev: Event<'_>, start: usize, end: usize) -> Result<(), Refusal> {
         match &ev {
             Event::DocumentStart(..) => {
                 self.documents += 1;
                 self.last_end = end;
-                return;
+                return Ok(());
             }
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => return,
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => return Ok(()),
             _ => {}
         }
         if self.documents > 1 {
@@ -436,48 +532,185 @@ impl Builder<'_> {
             if ev.is_node() && !empty {
                 self.doc.extra_documents = true;
             }
-            return;
+            return Ok(());
         }
         let is_map = matches!(ev, Event::MappingStart(..));
-        if let Some(parent) = self.stack.last_mut() {
-            if ev.is_node() {
-                parent.1 += 1;
+        // whether this node is a mapping's key, and whether it stands in a flow collection
+        let (is_key, in_flow) = match self.stack.last_mut() {
+            Some(parent) if ev.is_node() => {
+                parent.count += 1;
+                let kind = self.doc.nodes[parent.idx].kind();
+                (kind.is_map() && parent.count % 2 == 1, !kind.is_block())
             }
-        }
+            Some(parent) => (false, !self.doc.nodes[parent.idx].kind().is_block()),
+            None => (false, false),
+        };
         match ev {
             Event::Anchor(id, name) => {
+                if !compat::anchor_ok(&name) {
+                    return Err((
+                        start,
+                        format!("the anchor name {name:?}, which kubectl's YAML reader refuses (use letters, digits, - and _)"),
+                    ));
+                }
                 let idx = self.doc.nodes.len().saturating_sub(1) as NodeId;
                 self.anchor_names.insert(id, name.to_string());
                 if let Some(n) = self.doc.nodes.last_mut() {
-                    n.flags |= ANCHORED;
+                    n.word |= (ANCHORED as u16) << 4;
                 }
                 self.doc.anchors.insert(idx, name.into_owned());
             }
-            Event::Scalar(value, style, _anchor, tag) => self.scalar(value, style, tag, start, end),
+            Event::Scalar(value, style, _anchor, tag) => {
+                self.check_scalar(style, start, end, in_flow, is_key)?;
+                self.scalar(value, style, tag, start, end);
+                if is_key {
+                    self.check_key(start)?;
+                }
+            }
             Event::Alias(id) => {
                 let name = self.anchor_names.get(&id).cloned().unwrap_or_default();
                 self.doc.alias_names.push(name);
                 let aux = (self.doc.alias_names.len() - 1) as u32;
                 self.push(start, end, NodeKind::Alias, 0, aux);
                 self.last_end = end;
+                if is_key {
+                    self.mark_typed_key();
+                }
             }
             Event::SequenceStart(style, _, tag) | Event::MappingStart(style, _, tag) => {
+                if is_key {
+                    return Err((
+                        start,
+                        "a mapping or list as a key, which kubectl's YAML reader refuses".into(),
+                    ));
+                }
                 self.open(is_map, style, tag, start)
             }
-            Event::SequenceEnd | Event::MappingEnd => self.close(end),
+            Event::SequenceEnd | Event::MappingEnd => self.close(end)?,
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A scalar's source that go-yaml reads otherwise: `?` in a flow plain scalar, one that
+    /// starts with `:` or is followed by `:` and a flow indicator (`[a:]`), an implicit key
+    /// over several lines in flow, `\/` and surrogate escapes.
+    fn check_scalar(
+        &self,
+        style: ScalarStyle,
+        start: usize,
+        end: usize,
+        in_flow: bool,
+        is_key: bool,
+    ) -> Result<(), Refusal> {
+        let source = self.text.get(start..end).unwrap_or("");
+        if in_flow && style == ScalarStyle::Plain {
+            let after = self.text.get(end..).unwrap_or("");
+            let colon_then_indicator =
+                after.starts_with(':') && after[1..].starts_with([',', '[', ']', '{', '}']);
+            if source.contains('?') || source.starts_with(':') || colon_then_indicator {
+                return Err((
+                    start,
+                    "a `?` or `:` in a plain value inside [ ] or { }, which kubectl's YAML reader reads otherwise (quote the value)".into(),
+                ));
+            }
+        }
+        if in_flow && is_key && source.contains('\n') {
+            return Err((
+                start,
+                "a key over several lines inside { }, which kubectl's YAML reader refuses".into(),
+            ));
+        }
+        if style == ScalarStyle::DoubleQuoted {
+            if let Some(why) = compat::bad_escape(source) {
+                return Err((start, why.into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A null key is refused (kubectl's JSON conversion has no place for it); a key that is
+    /// not a string is noted, for the collision check when its mapping closes.
+    fn check_key(&mut self, start: usize) -> Result<(), Refusal> {
+        let idx = self.doc.nodes.len() - 1;
+        match self.resolved(idx) {
+            Resolved::Null => Err((
+                start,
+                "an empty or null key, which kubectl's YAML reader refuses".into(),
+            )),
+            Resolved::Str(_) => Ok(()),
+            _ => {
+                self.mark_typed_key();
+                Ok(())
+            }
         }
     }
 
+    fn mark_typed_key(&mut self) {
+        if let Some(parent) = self.stack.last_mut() {
+            parent.typed_keys = true;
+        }
+    }
+
+    /// A built scalar node's value, typed as go-yaml types it.
+    fn resolved(&self, idx: usize) -> Resolved<'_> {
+        let id = idx as NodeId;
+        let n = self.doc.nodes[idx];
+        let value = match self.doc.decoded_index(id) {
+            None => {
+                let start = n.start() as usize;
+                self.text
+                    .get(start..start + self.doc.payload(id) as usize)
+                    .unwrap_or("")
+            }
+            Some(i) => &self.doc.decoded[i],
+        };
+        let tag = self.doc.tags.get(&id).map(String::as_str);
+        resolve_tagged(value, n.kind(), tag)
+    }
+
+    /// Keys of one mapping that become the same JSON key in kubectl's conversion (`1` and
+    /// `"1"`, `true` and `"true"`): kubectl keeps one of them at random, so the file is refused.
+    fn check_key_collisions(&self, map: usize, count: u32) -> Result<(), Refusal> {
+        let mut seen: HashMap<String, u8> = HashMap::new();
+        let mut child = map + 1;
+        for i in 0..count {
+            let n = self.doc.nodes[child];
+            if i % 2 == 0 && n.kind().is_scalar() {
+                let (key, kind) = match self.resolved(child) {
+                    Resolved::Str(s) | Resolved::Timestamp(s) => (s.to_owned(), 0),
+                    Resolved::Bool(b) => (b.to_string(), 1),
+                    Resolved::Int(v) => (v.to_string(), 2),
+                    Resolved::Float(f) => (go_float_key(f), 3),
+                    Resolved::Null => ("null".into(), 4),
+                };
+                if seen.get(&key).is_some_and(|k| *k != kind) {
+                    return Err((
+                        n.start as usize,
+                        format!("two keys that kubectl reads as the same key {key:?} (one of them quoted), of which it keeps one at random"),
+                    ));
+                }
+                seen.insert(key, kind);
+            }
+            child += self.doc.size(child as NodeId) as usize;
+        }
+        Ok(())
+    }
+
+    /// A scalar or alias ([`Document::decoded_index`] and [`Document::alias_name`] find
+    /// `aux` again: 1 + the decoded value's index, or the alias name's).
     fn push(&mut self, start: usize, end: usize, kind: NodeKind, flags: u8, aux: u32) {
-        self.doc.nodes.push(Node {
-            start: start as u32,
-            end: end as u32,
-            kind,
-            flags,
-            size: 1,
-            aux,
-        });
+        let id = self.doc.nodes.len() as NodeId;
+        let mut flags = flags;
+        if kind == NodeKind::Alias {
+            self.doc.alias_of.push((id, aux));
+        } else if aux > 0 {
+            flags |= DECODED;
+            self.doc.decoded_of.push((id, aux - 1));
+        }
+        let mut slot = Slot::new(start, kind, flags);
+        self.doc.set_payload(&mut slot, id, (end - start) as u32);
+        self.doc.nodes.push(slot);
     }
 
     fn tag(&mut self, tag: Option<std::borrow::Cow<'_, granit_parser::Tag>>) -> u8 {
@@ -547,22 +780,126 @@ impl Builder<'_> {
             NodeKind::FlowMap | NodeKind::FlowSeq => self.last_end = start + 1,
             _ => {}
         }
-        self.push(node_start, node_start, kind, flags, 0);
-        self.stack.push((idx, 0));
+        if !kind.is_block() {
+            self.doc.flow_ends.push((idx as NodeId, start as u32));
+        }
+        self.doc.nodes.push(Slot::new(node_start, kind, flags));
+        self.stack.push(Open {
+            idx,
+            count: 0,
+            typed_keys: false,
+        });
     }
 
-    fn close(&mut self, end: usize) {
-        let (idx, count) = self.stack.pop().expect("balanced events");
+    fn close(&mut self, end: usize) -> Result<(), Refusal> {
+        let Open {
+            idx,
+            count,
+            typed_keys,
+        } = self.stack.pop().expect("balanced events");
+        if typed_keys {
+            self.check_key_collisions(idx, count)?;
+        }
         let size = (self.doc.nodes.len() - idx) as u32;
-        let n = &mut self.doc.nodes[idx];
-        n.size = size;
-        n.aux = count;
-        if n.kind.is_block() {
-            n.end = self.last_end as u32;
-        } else {
-            n.end = end as u32;
+        let mut slot = self.doc.nodes[idx];
+        self.doc.set_payload(&mut slot, idx as NodeId, size);
+        if slot.kind().is_block()
+            && self.doc.end((idx as u32 + size - 1) as NodeId) != self.last_end as u32
+        {
+            slot.word |= (END_KEPT as u16) << 4;
+            self.doc
+                .block_ends
+                .push((idx as NodeId, self.last_end as u32));
+        }
+        self.doc.nodes[idx] = slot;
+        if !slot.kind().is_block() {
+            // a flow collection's end is kept; a block one's is its last descendant's
+            if let Ok(i) = self
+                .doc
+                .flow_ends
+                .binary_search_by_key(&(idx as NodeId), |(id, _)| *id)
+            {
+                self.doc.flow_ends[i].1 = end as u32;
+            }
             self.last_end = end;
         }
+        Ok(())
+    }
+}
+
+/// A float key as kubectl's JSON conversion spells it (sigs.k8s.io/yaml: `FormatFloat(f, 'g',
+/// -1, 32)`), near enough to tell `1.0` and `"1"` apart from `1.5` and `"1"`.
+fn go_float_key(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".into()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf" } else { "-.inf" }.into()
+    } else if f.fract() == 0.0 && f.abs() < 1e21 {
+        format!("{f:.0}")
+    } else {
+        (f as f32).to_string()
+    }
+}
+
+impl Document {
+    /// go-yaml's "excessive aliasing" rule, counted in its decode order ([`compat::AliasCounter`]),
+    /// and its refusal of an alias inside the very node its anchor names.
+    fn check_aliases(&self) -> Result<(), SyntaxError> {
+        let mut counter = compat::AliasCounter::default();
+        let fail = |id: NodeId, message: String| {
+            compat::error_at(
+                &self.text,
+                self.nodes[id as usize].start() as usize,
+                message,
+            )
+        };
+        // the document node, then its root
+        counter.step(0).map_err(|m| fail(0, m))?;
+        let mut work: Vec<(NodeId, u32)> = vec![(0, 0)];
+        while let Some((id, depth)) = work.pop() {
+            counter.step(depth).map_err(|m| fail(id, m))?;
+            match self.kind(id) {
+                NodeKind::Alias => {
+                    let Some(target) = self.alias_target(id) else {
+                        continue;
+                    };
+                    if target < id && id < target + self.size(target) {
+                        return Err(fail(
+                            id,
+                            format!(
+                                "the alias *{} inside the value its anchor names (kubectl refuses it)",
+                                self.alias_name(id)
+                            ),
+                        ));
+                    }
+                    work.push((target, depth + 1));
+                }
+                k if k.is_map() => {
+                    // pushed in reverse, so that they are taken in document order
+                    let pairs: Vec<(NodeId, NodeId)> = self.pairs(id).collect();
+                    for (k, v) in pairs.into_iter().rev() {
+                        if self.is_merge_key(k) {
+                            if self.kind(v).is_seq() {
+                                // a merge list: its items are decoded (last to first), not it
+                                let items: Vec<NodeId> = self.children(v).collect();
+                                work.extend(items.into_iter().map(|i| (i, depth)));
+                            } else {
+                                work.push((v, depth));
+                            }
+                        } else {
+                            work.push((v, depth));
+                            work.push((k, depth));
+                        }
+                    }
+                }
+                k if k.is_seq() => {
+                    let items: Vec<NodeId> = self.children(id).collect();
+                    work.extend(items.into_iter().rev().map(|i| (i, depth)));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -572,21 +909,20 @@ fn tag_string(t: &granit_parser::Tag) -> String {
 
 /// Children of a collection, in order (for a mapping: key, value, key, value, …).
 pub(crate) struct Children<'d> {
-    nodes: &'d [Node],
-    next: usize,
-    left: u32,
+    doc: &'d Document,
+    next: NodeId,
+    end: NodeId,
 }
 
 impl Iterator for Children<'_> {
     type Item = NodeId;
     fn next(&mut self) -> Option<NodeId> {
-        if self.left == 0 {
+        if self.next >= self.end {
             return None;
         }
-        self.left -= 1;
         let id = self.next;
-        self.next += self.nodes[id].size as usize;
-        Some(id as NodeId)
+        self.next += self.doc.size(id);
+        Some(id)
     }
 }
 
@@ -647,6 +983,15 @@ impl DataEv<'_> {
 
 /// Expanding aliases may not grow a document beyond this many nodes (billion laughs).
 const EXPANSION_BUDGET: usize = 4_000_000;
+/// ... nor beyond this many bytes of scalars: a few aliases of a large anchored value are not
+/// a node bomb, but would still expand a small file to gigabytes.
+const EXPANSION_BYTES: usize = 256 << 20;
+
+/// What expanding a node may still produce.
+struct Budget {
+    nodes: usize,
+    bytes: usize,
+}
 
 fn resolve_tagged<'a>(value: &'a str, kind: NodeKind, tag: Option<&str>) -> Resolved<'a> {
     match tag {
@@ -665,25 +1010,97 @@ impl Document {
         (!self.nodes.is_empty()).then_some(0)
     }
 
-    pub(crate) fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id as usize]
+    /// A node's place in the text and its kind.
+    pub(crate) fn node(&self, id: NodeId) -> Node {
+        Node {
+            start: self.nodes[id as usize].start(),
+            end: self.end(id),
+            kind: self.kind(id),
+        }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.nodes.len()
+    pub(crate) fn kind(&self, id: NodeId) -> NodeKind {
+        self.nodes[id as usize].kind()
+    }
+
+    fn flags(&self, id: NodeId) -> u8 {
+        self.nodes[id as usize].flags()
+    }
+
+    /// A scalar's or alias's length, a collection's subtree size.
+    fn payload(&self, id: NodeId) -> u32 {
+        match self.nodes[id as usize].payload() {
+            BIG => self.big.get(&id).copied().unwrap_or(0),
+            v => v,
+        }
+    }
+
+    fn set_payload(&mut self, slot: &mut Slot, id: NodeId, v: u32) {
+        let v = if v >= BIG {
+            self.big.insert(id, v);
+            BIG
+        } else {
+            v
+        };
+        slot.word = (slot.word & ((1 << PAYLOAD_SHIFT) - 1)) | (v << PAYLOAD_SHIFT) as u16;
+    }
+
+    /// Nodes in this subtree, itself included.
+    pub(crate) fn size(&self, id: NodeId) -> NodeId {
+        if self.kind(id).is_scalar() || self.kind(id) == NodeKind::Alias {
+            1
+        } else {
+            self.payload(id).max(1)
+        }
+    }
+
+    /// Where a node ends in the text.
+    fn end(&self, id: NodeId) -> u32 {
+        let kind = self.kind(id);
+        if kind.is_scalar() || kind == NodeKind::Alias {
+            self.nodes[id as usize].start() + self.payload(id)
+        } else if kind.is_block() {
+            if self.flags(id) & END_KEPT != 0 {
+                if let Ok(i) = self.block_ends.binary_search_by_key(&id, |(n, _)| *n) {
+                    return self.block_ends[i].1;
+                }
+            }
+            let size = self.size(id);
+            if size > 1 {
+                self.end(id + size - 1)
+            } else {
+                self.nodes[id as usize].start()
+            }
+        } else {
+            match self.flow_ends.binary_search_by_key(&id, |(n, _)| *n) {
+                Ok(i) => self.flow_ends[i].1,
+                Err(_) => self.nodes[id as usize].start(),
+            }
+        }
+    }
+
+    /// A decoded scalar's index into `decoded`.
+    fn decoded_index(&self, id: NodeId) -> Option<usize> {
+        if self.flags(id) & DECODED == 0 {
+            return None;
+        }
+        self.decoded_of
+            .binary_search_by_key(&id, |(n, _)| *n)
+            .ok()
+            .map(|i| self.decoded_of[i].1 as usize)
     }
 
     pub(crate) fn children(&self, id: NodeId) -> Children<'_> {
-        let n = &self.nodes[id as usize];
-        let left = if n.kind.is_map() || n.kind.is_seq() {
-            n.aux
+        let kind = self.kind(id);
+        let end = if kind.is_map() || kind.is_seq() {
+            id + self.size(id)
         } else {
-            0
+            id + 1
         };
         Children {
-            nodes: &self.nodes,
-            next: id as usize + 1,
-            left,
+            doc: self,
+            next: id + 1,
+            end,
         }
     }
 
@@ -695,26 +1112,27 @@ impl Document {
 
     /// The value of a scalar after escapes and folding.
     pub(crate) fn scalar(&self, id: NodeId) -> &str {
-        let n = &self.nodes[id as usize];
-        if !n.kind.is_scalar() {
+        if !self.kind(id).is_scalar() {
             return "";
         }
-        match n.aux {
-            0 => &self.text[n.start as usize..n.end as usize],
-            i => &self.decoded[i as usize - 1],
+        match self.decoded_index(id) {
+            None => {
+                let start = self.nodes[id as usize].start() as usize;
+                &self.text[start..start + self.payload(id) as usize]
+            }
+            Some(i) => &self.decoded[i],
         }
     }
 
     pub(crate) fn resolve(&self, id: NodeId) -> Resolved<'_> {
         let id = self.deref(id);
-        let n = &self.nodes[id as usize];
-        resolve_tagged(self.scalar(id), n.kind, self.tag(id))
+        resolve_tagged(self.scalar(id), self.kind(id), self.tag(id))
     }
 
     /// A scalar that kubectl reads as a string.
     pub(crate) fn as_str(&self, id: NodeId) -> Option<&str> {
         let id = self.deref(id);
-        if !self.nodes[id as usize].kind.is_scalar() {
+        if !self.kind(id).is_scalar() {
             return None;
         }
         match self.resolve(id) {
@@ -731,7 +1149,7 @@ impl Document {
 
     fn get_depth(&self, map: NodeId, key: &str, depth: usize) -> Option<NodeId> {
         let map = self.deref(map);
-        if !self.nodes[map as usize].kind.is_map() || depth > 32 {
+        if !self.kind(map).is_map() || depth > 32 {
             return None;
         }
         if !self.has_aliases() {
@@ -747,7 +1165,7 @@ impl Document {
                 found = Some(self.deref(v));
             } else if self.is_merge_key(k) {
                 let v = self.deref(v);
-                let sources: Vec<NodeId> = if self.nodes[v as usize].kind.is_seq() {
+                let sources: Vec<NodeId> = if self.kind(v).is_seq() {
                     // earlier mappings in a merge list take precedence
                     let mut s: Vec<NodeId> = self.children(v).collect();
                     s.reverse();
@@ -767,7 +1185,7 @@ impl Document {
 
     /// The value written under `key` in this very mapping (no aliases followed, no merges).
     pub(crate) fn get_raw(&self, map: NodeId, key: &str) -> Option<NodeId> {
-        if !self.nodes[map as usize].kind.is_map() {
+        if !self.kind(map).is_map() {
             return None;
         }
         self.pairs(map)
@@ -779,7 +1197,7 @@ impl Document {
     /// Whether a mapping's data comes partly from elsewhere (an alias, an anchor others may
     /// use, or a `<<` merge): such a value is changed as a whole, not key by key.
     pub(crate) fn is_shared(&self, id: NodeId) -> bool {
-        let n = &self.nodes[id as usize];
+        let n = self.node(id);
         n.kind == NodeKind::Alias
             || self.anchor(id).is_some()
             || (n.kind.is_map() && self.pairs(id).any(|(k, _)| self.is_merge_key(k)))
@@ -787,20 +1205,18 @@ impl Document {
 
     /// Whether a mapping has a `<<` merge key.
     pub(crate) fn has_merge(&self, map: NodeId) -> bool {
-        self.nodes[map as usize].kind.is_map() && self.pairs(map).any(|(k, _)| self.is_merge_key(k))
+        self.kind(map).is_map() && self.pairs(map).any(|(k, _)| self.is_merge_key(k))
     }
 
     fn is_merge_key(&self, k: NodeId) -> bool {
-        self.nodes[k as usize].kind == NodeKind::Plain
-            && self.tag(k).is_none()
-            && self.scalar(k) == "<<"
+        self.kind(k) == NodeKind::Plain && self.tag(k).is_none() && self.scalar(k) == "<<"
     }
 
     /// The node itself, or for an alias the node its anchor names.
     pub(crate) fn deref(&self, id: NodeId) -> NodeId {
         let mut cur = id;
         for _ in 0..32 {
-            if self.nodes[cur as usize].kind != NodeKind::Alias {
+            if self.kind(cur) != NodeKind::Alias {
                 return cur;
             }
             match self.alias_target(cur) {
@@ -812,18 +1228,18 @@ impl Document {
     }
 
     pub(crate) fn key_is(&self, k: NodeId, key: &str) -> bool {
-        self.nodes[k as usize].kind.is_scalar() && self.scalar(k) == key
+        self.kind(k).is_scalar() && self.scalar(k) == key
     }
 
     pub(crate) fn anchor(&self, id: NodeId) -> Option<&str> {
-        if self.nodes[id as usize].flags & ANCHORED == 0 {
+        if self.flags(id) & ANCHORED == 0 {
             return None;
         }
         self.anchors.get(&id).map(String::as_str)
     }
 
     pub(crate) fn tag(&self, id: NodeId) -> Option<&str> {
-        if self.nodes[id as usize].flags & TAGGED == 0 {
+        if self.flags(id) & TAGGED == 0 {
             return None;
         }
         self.tags.get(&id).map(String::as_str)
@@ -831,11 +1247,15 @@ impl Document {
 
     /// A block sequence whose layout this module could not map out.
     pub(crate) fn is_odd(&self, id: NodeId) -> bool {
-        self.nodes[id as usize].flags & ODD != 0
+        self.flags(id) & ODD != 0
     }
 
     pub(crate) fn alias_name(&self, id: NodeId) -> &str {
-        &self.alias_names[self.nodes[id as usize].aux as usize]
+        let i = self
+            .alias_of
+            .binary_search_by_key(&id, |(n, _)| *n)
+            .map_or(0, |i| self.alias_of[i].1 as usize);
+        self.alias_names.get(i).map_or("", String::as_str)
     }
 
     pub(crate) fn has_anchors(&self) -> bool {
@@ -863,7 +1283,10 @@ impl Document {
 
     /// The data of a node with an overlay of changes applied.
     pub(crate) fn json_with(&self, id: NodeId, overlay: &dyn Overlay) -> Result<Value, String> {
-        let mut budget = EXPANSION_BUDGET;
+        let mut budget = Budget {
+            nodes: EXPANSION_BUDGET,
+            bytes: EXPANSION_BYTES,
+        };
         self.json_inner(id, overlay, &mut budget, 0)
     }
 
@@ -871,17 +1294,17 @@ impl Document {
         &self,
         id: NodeId,
         ov: &dyn Overlay,
-        budget: &mut usize,
+        budget: &mut Budget,
         depth: usize,
     ) -> Result<Value, String> {
         if let Some(v) = ov.replaced(id) {
             return Ok(v.clone());
         }
-        if *budget == 0 || depth > 512 {
+        if budget.nodes == 0 || depth > 512 {
             return Err("aliases expand beyond a sane size".into());
         }
-        *budget -= 1;
-        let n = self.nodes[id as usize];
+        budget.nodes -= 1;
+        let n = self.node(id);
         Ok(match n.kind {
             NodeKind::Alias => {
                 let target = self
@@ -889,7 +1312,18 @@ impl Document {
                     .ok_or_else(|| format!("unknown alias *{}", self.alias_name(id)))?;
                 self.json_inner(target, &NoOverlay, budget, depth + 1)?
             }
-            k if k.is_scalar() => self.resolve(id).to_json(),
+            k if k.is_scalar() => {
+                let v = self.resolve(id);
+                let len = match &v {
+                    Resolved::Str(s) | Resolved::Timestamp(s) => s.len(),
+                    _ => 8,
+                };
+                budget.bytes = budget
+                    .bytes
+                    .checked_sub(len)
+                    .ok_or("aliases expand beyond a sane size")?;
+                v.to_json()
+            }
             k if k.is_seq() => {
                 let mut out = Vec::new();
                 for c in self.children(id) {
@@ -911,7 +1345,7 @@ impl Document {
                         continue;
                     }
                     let val = self.json_inner(v, ov, budget, depth + 1)?;
-                    let kn = self.nodes[k as usize];
+                    let kn = self.node(k);
                     if kn.kind == NodeKind::Plain && self.tag(k).is_none() && self.scalar(k) == "<<"
                     {
                         merge_into(&mut out, val)?;
@@ -941,7 +1375,7 @@ impl Document {
         let Some(root) = self.root() else {
             return false;
         };
-        let r = self.nodes[root as usize];
+        let r = self.node(root);
         let before = &self.text[..r.start as usize];
         r.kind == NodeKind::BlockMap
             && (before.is_empty() || before.ends_with('\n') || before == "\u{feff}")
@@ -1002,7 +1436,7 @@ impl Document {
         if let Some(v) = ov.replaced(id) {
             return walk_value(v, sink);
         }
-        let n = self.nodes[id as usize];
+        let n = self.node(id);
         let (anchor, tag) = (self.anchor(id), self.tag(id));
         match n.kind {
             NodeKind::Alias => sink(DataEv::Alias(self.alias_name(id))),

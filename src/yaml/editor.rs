@@ -21,8 +21,45 @@ use super::emit::{self, Quote, Style};
 /// A file's new text, and a note when it had to be rewritten whole.
 #[derive(Debug)]
 pub struct Edited {
-    pub text: String,
+    /// The new text as pieces: ranges of the original text and replacements, so that a
+    /// small change to a large file is written out without a second copy of it in memory.
+    pieces: Vec<Piece>,
     pub rewrote: Option<String>,
+}
+
+#[derive(Debug)]
+enum Piece {
+    Original(usize, usize),
+    New(String),
+}
+
+impl Edited {
+    /// The whole new text (`original`: the text the edit was made to).
+    pub fn text(&self, original: &str) -> String {
+        let mut out = String::with_capacity(original.len() + 256);
+        for p in &self.pieces {
+            match p {
+                Piece::Original(a, b) => out.push_str(&original[*a..*b]),
+                Piece::New(s) => out.push_str(s),
+            }
+        }
+        out
+    }
+
+    /// Writes the new text piece by piece.
+    pub(crate) fn write_to(
+        &self,
+        original: &str,
+        w: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        for p in &self.pieces {
+            match p {
+                Piece::Original(a, b) => w.write_all(&original.as_bytes()[*a..*b])?,
+                Piece::New(s) => w.write_all(s.as_bytes())?,
+            }
+        }
+        Ok(())
+    }
 }
 
 pub(crate) struct Editor<'d> {
@@ -38,7 +75,8 @@ pub(crate) struct Editor<'d> {
     /// Why the text cannot be edited in place.
     rewrite: Option<String>,
     changed: bool,
-    parents: Option<Vec<NodeId>>,
+    /// Parents found so far.
+    parents: HashMap<NodeId, Option<NodeId>>,
     /// Flow collections that lost items or pairs: their insides are rewritten at the end.
     flow_dirty: HashSet<NodeId>,
 }
@@ -72,7 +110,7 @@ pub(crate) fn detect_style(doc: &Document) -> Style {
         if seen > 2000 || (found_indent && found_seq) {
             break;
         }
-        let n = *doc.node(id);
+        let n = doc.node(id);
         if n.kind != NodeKind::BlockMap {
             if n.kind == NodeKind::BlockSeq {
                 queue.extend(doc.children(id).take(2));
@@ -81,7 +119,7 @@ pub(crate) fn detect_style(doc: &Document) -> Style {
         }
         let kcol = doc.col(n.start as usize);
         for (_, v) in doc.pairs(id) {
-            let vn = *doc.node(v);
+            let vn = doc.node(v);
             match vn.kind {
                 NodeKind::BlockMap if !found_indent => {
                     let c = doc.col(vn.start as usize);
@@ -117,7 +155,7 @@ impl<'d> Editor<'d> {
             appended: HashMap::new(),
             rewrite: None,
             changed: false,
-            parents: None,
+            parents: HashMap::new(),
             flow_dirty: HashSet::new(),
         }
     }
@@ -156,23 +194,29 @@ impl<'d> Editor<'d> {
         d
     }
 
+    /// The collection a node is in: found by descending from the root through the child
+    /// whose subtree holds it (no table of every node's parent: a large file has millions).
     fn parent(&mut self, id: NodeId) -> Option<NodeId> {
-        if self.parents.is_none() {
-            let mut p = vec![u32::MAX; self.doc.len()];
-            fn fill(doc: &Document, id: NodeId, p: &mut [u32]) {
-                let kids: Vec<NodeId> = doc.children(id).collect();
-                for c in kids {
-                    p[c as usize] = id;
-                    fill(doc, c, p);
-                }
-            }
-            if let Some(r) = self.doc.root() {
-                fill(self.doc, r, &mut p);
-            }
-            self.parents = Some(p);
+        if let Some(p) = self.parents.get(&id) {
+            return *p;
         }
-        let p = self.parents.as_ref().expect("filled")[id as usize];
-        (p != u32::MAX).then_some(p)
+        let doc = self.doc;
+        let mut found = None;
+        if let Some(root) = doc.root().filter(|r| *r != id) {
+            let mut cur = root;
+            while let Some(child) = doc
+                .children(cur)
+                .find(|c| *c <= id && id < *c + doc.size(*c))
+            {
+                if child == id {
+                    found = Some(cur);
+                    break;
+                }
+                cur = child;
+            }
+        }
+        self.parents.insert(id, found);
+        found
     }
 
     /// Whether neither the node nor any of its ancestors carries an anchor: a change there
@@ -315,7 +359,7 @@ impl<'d> Editor<'d> {
 
     /// The `:` after the key of a mapping value, when `id` is one.
     fn colon_before(&mut self, id: NodeId) -> Option<usize> {
-        let n = *self.doc.node(id);
+        let n = self.doc.node(id);
         let b = self.doc.text.as_bytes();
         if n.start == n.end && b.get(n.start as usize) == Some(&b':') {
             return Some(n.start as usize); // an empty value sits on its key's colon
@@ -339,9 +383,9 @@ impl<'d> Editor<'d> {
             self.cannot("the value being changed is shared through a YAML anchor");
         }
         self.replaced.insert(id, v.clone());
-        let n = *self.doc.node(id);
+        let n = self.doc.node(id);
         let (start, end) = (n.start as usize, n.end as usize);
-        let parent = self.parent(id).map(|p| *self.doc.node(p));
+        let parent = self.parent(id).map(|p| self.doc.node(p));
         let in_block = parent.is_none_or(|p| p.kind.is_block());
         let st = self.style;
         match (n.kind, emit::inline(v, &st)) {
@@ -482,7 +526,7 @@ impl<'d> Editor<'d> {
             .entry(map)
             .or_default()
             .push(Appended::Pair(key.to_owned(), v.clone()));
-        let n = *self.doc.node(map);
+        let n = self.doc.node(map);
         let st = self.style_near(map);
         let k = emit::quoted(key, st.key_quote);
         if n.kind == NodeKind::FlowMap {
@@ -576,7 +620,7 @@ impl<'d> Editor<'d> {
             self.set(map, &Value::Object(Map::new()));
             return;
         }
-        let kn = *self.doc.node(k);
+        let kn = self.doc.node(k);
         let vend = self.doc.node(v).end as usize;
         if self.doc.node(map).kind == NodeKind::FlowMap {
             self.flow_dirty.insert(map);
@@ -604,7 +648,7 @@ impl<'d> Editor<'d> {
             .entry(seq)
             .or_default()
             .push(Appended::Item(v.clone()));
-        let n = *self.doc.node(seq);
+        let n = self.doc.node(seq);
         let st = self.style_near(seq);
         if n.kind == NodeKind::FlowSeq {
             match self.doc.children(seq).last() {
@@ -666,7 +710,7 @@ impl<'d> Editor<'d> {
             self.cannot("the list being changed is shared through a YAML anchor");
         }
         self.deleted.insert(item);
-        let n = *self.doc.node(seq);
+        let n = self.doc.node(seq);
         let end = self.doc.node(item).end as usize;
         if n.kind == NodeKind::FlowSeq {
             self.flow_dirty.insert(seq);
@@ -728,7 +772,7 @@ impl<'d> Editor<'d> {
         }
         dirty.sort_by_key(|d| std::cmp::Reverse(*d));
         for (_, id) in dirty {
-            let n = *self.doc.node(id);
+            let n = self.doc.node(id);
             let text = &self.doc.text;
             let mut parts: Vec<String> = Vec::new();
             let members: Vec<(usize, usize, NodeId)> = if n.kind.is_map() {
@@ -811,7 +855,7 @@ impl<'d> Editor<'d> {
             return false;
         }
         let text = self.doc.text.clone();
-        let n = *self.doc.node(id);
+        let n = self.doc.node(id);
         let last = members.len().saturating_sub(1);
         let mut commas = Vec::new();
         for (i, (a, b, _)) in members.iter().enumerate() {
@@ -871,27 +915,36 @@ impl<'d> Editor<'d> {
             return Err("cannot edit an empty document".into());
         };
         if self.rewrite.is_none() {
-            match self.spliced() {
-                Ok(text) => {
+            match self.pieces() {
+                Ok(pieces) => {
+                    let edited = Edited {
+                        pieces,
+                        rewrote: None,
+                    };
+                    // the text is built whole only when the whole of it is to be read again
                     let res = match self.verify_local() {
                         Some(Ok(())) => {
                             // tests check that the shortcut only ever agrees with the full check
-                            debug_assert_eq!(
-                                verify_text(&text, &mut |sink| self.doc.walk(root, &self, sink)),
-                                Ok(()),
-                                "a local verification passed that the whole file fails:\n{text}"
-                            );
+                            #[cfg(debug_assertions)]
+                            {
+                                let text = edited.text(&self.doc.text);
+                                debug_assert_eq!(
+                                    verify_text(&text, &mut |sink| self
+                                        .doc
+                                        .walk(root, &self, sink)),
+                                    Ok(()),
+                                    "a local verification passed that the whole file fails:\n{text}"
+                                );
+                            }
                             Ok(())
                         }
-                        _ => verify_text(&text, &mut |sink| self.doc.walk(root, &self, sink)),
+                        _ => {
+                            let text = edited.text(&self.doc.text);
+                            verify_text(&text, &mut |sink| self.doc.walk(root, &self, sink))
+                        }
                     };
                     match res {
-                        Ok(()) => {
-                            return Ok(Some(Edited {
-                                text,
-                                rewrote: None,
-                            }))
-                        }
+                        Ok(()) => return Ok(Some(edited)),
                         Err(e) => {
                             self.rewrite = Some(format!("an in-place edit did not verify ({e})"))
                         }
@@ -905,7 +958,7 @@ impl<'d> Editor<'d> {
         verify_text(&text, &mut |sink| walk_value(&intended, sink))
             .map_err(|e| format!("internal error: the rewritten file does not read back ({e})"))?;
         Ok(Some(Edited {
-            text,
+            pieces: vec![Piece::New(text)],
             rewrote: self.rewrite.take(),
         }))
     }
@@ -1010,23 +1063,33 @@ impl<'d> Editor<'d> {
         Some(Ok(()))
     }
 
-    fn spliced(&mut self) -> Result<String, String> {
+    /// The new text as pieces of the old and the replacements, in order.
+    fn pieces(&mut self) -> Result<Vec<Piece>, String> {
         // stable: insertions at one place keep the order they were made in
         self.splices
             .sort_by_key(|s| (s.0, s.1, std::cmp::Reverse(s.4)));
-        let text = &self.doc.text;
-        let mut out = String::with_capacity(text.len() + 256);
+        let mut out = Vec::with_capacity(self.splices.len() * 2 + 1);
         let mut pos = 0;
         for (start, end, rep, _, _) in &self.splices {
             if *start < pos {
                 return Err("two changes overlap in the text".into());
             }
-            out.push_str(&text[pos..*start]);
-            out.push_str(rep);
+            out.push(Piece::Original(pos, *start));
+            out.push(Piece::New(rep.clone()));
             pos = *end;
         }
-        out.push_str(&text[pos..]);
+        out.push(Piece::Original(pos, self.doc.text.len()));
         Ok(out)
+    }
+
+    #[cfg(test)]
+    fn spliced(&mut self) -> Result<String, String> {
+        let pieces = self.pieces()?;
+        Ok(Edited {
+            pieces,
+            rewrote: None,
+        }
+        .text(&self.doc.text))
     }
 }
 

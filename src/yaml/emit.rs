@@ -120,27 +120,15 @@ pub(crate) fn scalar(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// A double-quoted scalar: what go-yaml and granit-parser both read back as `s` (controls,
+/// C1, NEL, LS, PS, U+FEFF and non-characters escaped, as go-yaml's emitter escapes them).
 pub(crate) fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{0}' => out.push_str("\\0"),
-            c if (c as u32) < 0x20
-                || c == '\u{7f}'
-                || c == '\u{feff}'
-                || c == '\u{85}'
-                || c == '\u{2028}'
-                || c == '\u{2029}' =>
-            {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
+        match super::compat::escape_char(c) {
+            Some(e) => out.push_str(&e),
+            None => out.push(c),
         }
     }
     out.push('"');
@@ -158,7 +146,7 @@ pub(crate) fn quoted(s: &str, q: Quote) -> String {
 
 /// A single-quoted scalar, when `s` can be one (no line breaks or control characters).
 pub(crate) fn single_quoted(s: &str) -> Option<String> {
-    if s.chars().any(|c| c.is_control()) {
+    if s.chars().any(super::compat::needs_escape) {
         return None;
     }
     Some(format!("'{}'", s.replace('\'', "''")))

@@ -423,7 +423,7 @@ proptest! {
             let res = kctx::apply_ops(&file, std::slice::from_ref(&op)).unwrap();
             if let Some(e) = res {
                 prop_assert!(e.rewrote.is_none(), "{:?} fell back to a rewrite: {:?}\n{}", op, e.rewrote, current);
-                current = e.text;
+                current = e.text(file.doc_text());
             }
             let after = KubeFile::parse(path, current.clone().into_bytes()).unwrap();
             prop_assert_eq!(after.to_json().unwrap(), want.clone(), "after {:?}:\n{}", op, current);
@@ -483,7 +483,7 @@ proptest! {
         let out = match res {
             Some(e) => {
                 prop_assert!(e.rewrote.is_none(), "{:?}: {:?}", batch, e.rewrote);
-                e.text
+                e.text(file.doc_text())
             }
             None => text.clone(),
         };

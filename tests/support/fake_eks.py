@@ -18,6 +18,7 @@ pagination with maxResults/nextToken, and error bodies with the x-amzn-ErrorType
   GET    /clusters/{name}/updates/{id}                            DescribeUpdate (InProgress for "update_polls" calls, then Successful)
   GET    /clusters                                                ListClusters (with "regions": the request's region, from its signature)
 
+For discovery: "clusters_token_loops": true makes ListClusters return the same nextToken for ever.
 For discovery: "regions": {"us-west-2": ["api", ...]} lists and describes those clusters in the
 region each request is signed for; "latency_ms" delays every answer (concurrently, as a remote
 endpoint would); GET /_state reports "max_in_flight" overall and per region.
@@ -97,10 +98,14 @@ def main():
 
     def page(items, query, key):
         size = min(int(query.get("maxResults", [state["page_size"]])[0]), state["page_size"])
-        start = int(query.get("nextToken", ["0"])[0] or 0)
+        token = query.get("nextToken", ["0"])[0] or "0"
+        start = int(token) if token.isdigit() else 0
         out = {key: items[start:start + size]}
         if start + size < len(items):
             out["nextToken"] = str(start + size)
+        # a broken service: ListClusters hands back the same nextToken for ever
+        if key == "clusters" and state.get("clusters_token_loops"):
+            out["nextToken"] = "again"
         return out
 
     def handle(method, path, query, body, signed_region):

@@ -248,12 +248,33 @@ pub(crate) fn run(a: &AddArgs) -> Result<ExitCode> {
         }
     };
     m.require_readable()?;
+    // with --kubeconfig F, contexts in the other KUBECONFIG files may use F's entries too
+    let mut others = Vec::new();
+    if let (Some(f), true) = (&a.kubeconfig, a.prune) {
+        let target = crate::paths::absolute(&crate::paths::expand_tilde(f));
+        let library = Merged::load_paths(&crate::session::library_paths());
+        for file in library
+            .readable()
+            .filter(|k| crate::paths::absolute(&k.path) != target)
+        {
+            for name in file.names(Kind::Contexts) {
+                let field = |k: &str| file.field(Kind::Contexts, name, k).unwrap_or("").to_owned();
+                others.push(Existing {
+                    name: name.to_owned(),
+                    cluster: field("cluster"),
+                    user: field("user"),
+                    mark: None,
+                });
+            }
+        }
+    }
     let settings = Settings {
         template: template.as_ref(),
         role_arn: a.role_arn.as_deref(),
         exec: a.exec,
         proxy_url: a.proxy_url.as_deref(),
         prune: a.prune.then(|| Pruning::of(&scan)),
+        used_elsewhere: others,
     };
     let bulk = decide(m, &candidates, &settings)?;
     let (table, summary) = report(&bulk.rows);
@@ -332,6 +353,9 @@ struct Settings<'a> {
     exec: ExecCommand,
     proxy_url: Option<&'a str>,
     prune: Option<Pruning>,
+    /// Contexts of kubeconfig files outside this write (`--kubeconfig F` while KUBECONFIG
+    /// names others): what they use is never pruned.
+    used_elsewhere: Vec<Existing>,
 }
 
 impl Settings<'_> {
@@ -476,7 +500,7 @@ fn decide(m: &Merged, candidates: &[Candidate], s: &Settings<'_>) -> Result<Bulk
         });
     }
     if let Some(p) = &s.prune {
-        prune(m, &contexts, p, &mut bulk);
+        prune(m, &contexts, &s.used_elsewhere, p, &mut bulk);
     }
     Ok(bulk)
 }
@@ -643,7 +667,7 @@ fn names_for(
 /// Removes marked contexts whose cluster is gone (hand-made ones never), with their cluster
 /// and user entries when no context that stays uses them. A pruned current context is
 /// unset first, as `kctx rm` does it.
-fn prune(m: &Merged, contexts: &[Existing], p: &Pruning, bulk: &mut Bulk) {
+fn prune(m: &Merged, contexts: &[Existing], elsewhere: &[Existing], p: &Pruning, bulk: &mut Bulk) {
     let gone: Vec<&Existing> = contexts
         .iter()
         .filter(|x| {
@@ -658,6 +682,7 @@ fn prune(m: &Merged, contexts: &[Existing], p: &Pruning, bulk: &mut Bulk) {
         contexts
             .iter()
             .filter(|x| !pruned.contains(x.name.as_str()))
+            .chain(elsewhere)
     };
     let used_clusters: HashSet<&str> = kept().map(|x| x.cluster.as_str()).collect();
     let used_users: HashSet<&str> = kept().map(|x| x.user.as_str()).collect();
@@ -846,6 +871,7 @@ mod tests {
             exec: ExecCommand::Kctx,
             proxy_url: None,
             prune: Some(Pruning::of(&scan)),
+            used_elsewhere: vec![],
         };
         let bulk = decide(&m, &found, &settings).unwrap();
         let rows: Vec<(Change, &str)> = bulk

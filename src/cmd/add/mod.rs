@@ -48,7 +48,7 @@ impl Run for AddArgs {
             let path = choose_file(&m, extras.first(), &info.arn);
             let file = KubeFile::load(&path)?;
             let text = match ops::apply(&file, &entries.ops())? {
-                Some(e) => e.text,
+                Some(e) => e.text(&file.doc.text),
                 None => file.doc.text.clone(),
             };
             print!("{text}");
