@@ -4,7 +4,8 @@
 //! only from its own layer or below (`scripts/arch_report.py --check`, run by the tests,
 //! enforces it):
 //! 1. leaves: `paths`, `report` (one-line errors), `exec_credential` (the plugin protocol),
-//!    `yaml` (span-preserving documents, the emitter and the verified text editor);
+//!    `yaml` (span-preserving documents, the emitter and the verified text editor), `rbac`
+//!    (Kubernetes RBAC rules: matching and the rights summary);
 //! 2. `store` (atomic owner-keeping writes, private directories, the token cache, `use -`
 //!    state) and `kubeconfig` (the model kubectl sees, its operations, locked transactions);
 //! 3. `aws`: credentials and clients, presigning (`sts`), identity, access entries, aws-auth,
@@ -26,6 +27,7 @@ mod exec_credential;
 mod kube;
 mod kubeconfig;
 mod paths;
+mod rbac;
 mod report;
 mod session;
 mod store;
