@@ -108,6 +108,40 @@ pub(crate) fn plan(
     out
 }
 
+/// The ARN a mapping names, or why it cannot become an access entry at all.
+fn movable(m: &Mapping) -> Result<&str, Action> {
+    if let Some(why) = &m.ambiguous {
+        return Err(skip(
+            format!(
+                "ambiguous: {why}; fix the mapping first (kctx never acts on an ambiguous one)"
+            ),
+            true,
+        ));
+    }
+    let arn = match &m.matcher {
+        Matcher::Account { account } => {
+            return Err(skip(
+                format!("mapAccounts admits all of account {account}; access entries name single principals"),
+                true,
+            ))
+        }
+        Matcher::Sso { permission_set, .. } => {
+            return Err(skip(
+                format!("an sso matcher (permission set {permission_set}) names no single role: create an entry for that permission set's role ARN (it has the aws-reserved/sso.amazonaws.com/ path)"),
+                true,
+            ))
+        }
+        Matcher::Role { arn } | Matcher::User { arn } => arn,
+    };
+    if arn.contains(":role/aws-service-role/") {
+        return Err(skip(
+            "a service-linked role: EKS allows no access entry for it",
+            true,
+        ));
+    }
+    Ok(arn)
+}
+
 fn decide(
     m: &Mapping,
     existing: &[String],
@@ -115,34 +149,8 @@ fn decide(
     done: &[Planned],
     lookup: &mut impl FnMut(&Mapping) -> Lookup,
 ) -> Action {
-    if let Some(why) = &m.ambiguous {
-        return skip(
-            format!(
-                "ambiguous: {why}; fix the mapping first (kctx never acts on an ambiguous one)"
-            ),
-            true,
-        );
-    }
-    let arn = match &m.matcher {
-        Matcher::Account { account } => {
-            return skip(
-                format!("mapAccounts admits all of account {account}; access entries name single principals"),
-                true,
-            )
-        }
-        Matcher::Sso { permission_set, .. } => {
-            return skip(
-                format!("an sso matcher (permission set {permission_set}) names no single role: create an entry for that permission set's role ARN (it has the aws-reserved/sso.amazonaws.com/ path)"),
-                true,
-            )
-        }
-        Matcher::Role { arn } | Matcher::User { arn } => arn,
-    };
-    if arn.contains(":role/aws-service-role/") {
-        return skip(
-            "a service-linked role: EKS allows no access entry for it",
-            true,
-        );
+    if let Err(skipped) = movable(m) {
+        return skipped;
     }
     let principal = match lookup(m) {
         Lookup::Found(a) => a,

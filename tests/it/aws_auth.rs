@@ -12,14 +12,14 @@ use std::process::Command;
 use crate::common::*;
 use serde_json::{json, Value};
 
-const ACCT: &str = "123456789012";
-const CLUSTER: &str = "test-cluster";
-const VIEW: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
-const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+pub(crate) const ACCT: &str = "123456789012";
+pub(crate) const CLUSTER: &str = "test-cluster";
+pub(crate) const VIEW: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+pub(crate) const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 
 /// Creates IAM roles and users in moto (boto3, one process). `spec`: [{"kind": "role"|"user",
 /// "name", "path", "key": bool}] → the same list with "arn" (and "ak"/"sk" for keys).
-fn iam(spec: Value) -> Vec<Value> {
+pub(crate) fn iam(spec: Value) -> Vec<Value> {
     let out = Command::new("python3")
         .args([
             "-c",
@@ -55,7 +55,7 @@ print(json.dumps(out))
 }
 
 /// The aws-auth ConfigMap as the API returns it.
-fn config_map(map_roles: &str, map_users: &str, map_accounts: &str) -> Value {
+pub(crate) fn config_map(map_roles: &str, map_users: &str, map_accounts: &str) -> Value {
     let mut data = serde_json::Map::new();
     for (k, v) in [
         ("mapRoles", map_roles),
@@ -72,23 +72,23 @@ fn config_map(map_roles: &str, map_users: &str, map_accounts: &str) -> Value {
 }
 
 /// The same ConfigMap as `kubectl get cm aws-auth -n kube-system -o yaml` writes it.
-fn config_map_yaml(cm: &Value) -> String {
+pub(crate) fn config_map_yaml(cm: &Value) -> String {
     kctx::emit_document(cm, &Default::default())
 }
 
-fn eks_state(mode: &str, entries: Value) -> Value {
+pub(crate) fn eks_state(mode: &str, entries: Value) -> Value {
     json!({"account": ACCT, "region": "us-west-2", "page_size": 2, "update_polls": 1,
            "clusters": {CLUSTER: {"mode": mode, "entries": entries}}})
 }
 
 /// An IAM user in moto with an access key, known to the API server as a Kubernetes user.
-struct Caller {
-    arn: String,
-    ak: String,
-    sk: String,
+pub(crate) struct Caller {
+    pub(crate) arn: String,
+    pub(crate) ak: String,
+    pub(crate) sk: String,
 }
 
-fn new_user(prefix: &str) -> Caller {
+pub(crate) fn new_user(prefix: &str) -> Caller {
     let u = &iam(json!([{"kind": "user", "name": unique(prefix), "key": true}]))[0];
     Caller {
         arn: u["arn"].as_str().unwrap().into(),
@@ -98,7 +98,12 @@ fn new_user(prefix: &str) -> Caller {
 }
 
 /// The API server for CLUSTER serving `aws_auth`, with `who` authenticated as `info`.
-fn api_server(h: &Home, who: &Caller, info: Value, aws_auth: Option<Value>) -> ApiServer {
+pub(crate) fn api_server(
+    h: &Home,
+    who: &Caller,
+    info: Value,
+    aws_auth: Option<Value>,
+) -> ApiServer {
     ApiServer::start_with(
         h.path(),
         CLUSTER,
@@ -112,7 +117,7 @@ fn api_server(h: &Home, who: &Caller, info: Value, aws_auth: Option<Value>) -> A
 }
 
 /// A kubeconfig whose current context `eks` runs `kctx token` for CLUSTER with `extra` args.
-fn kubeconfig(h: &Home, server: &str, ca_data: &str, extra: &[&str]) -> PathBuf {
+pub(crate) fn kubeconfig(h: &Home, server: &str, ca_data: &str, extra: &[&str]) -> PathBuf {
     let args: Vec<String> = ["token", "--cluster-name", CLUSTER, "--region", "us-west-2"]
         .iter()
         .chain(extra)
@@ -127,7 +132,7 @@ fn kubeconfig(h: &Home, server: &str, ca_data: &str, extra: &[&str]) -> PathBuf 
     )
 }
 
-fn kctx(h: &Home, cfg: &Path, eks: &FakeEks, ak: &str, sk: &str) -> Command {
+pub(crate) fn kctx(h: &Home, cfg: &Path, eks: &FakeEks, ak: &str, sk: &str) -> Command {
     let mut c = h.kctx();
     c.env("KUBECONFIG", cfg)
         .env("PATH", path_with_kctx(h))
@@ -140,7 +145,7 @@ fn kctx(h: &Home, cfg: &Path, eks: &FakeEks, ak: &str, sk: &str) -> Command {
     c
 }
 
-fn code(o: &std::process::Output) -> i32 {
+pub(crate) fn code(o: &std::process::Output) -> i32 {
     o.status.code().unwrap()
 }
 
@@ -156,7 +161,7 @@ fn aws_auth_reads(s: &ApiServer) -> usize {
         .count()
 }
 
-const WRITES: [&str; 6] = [
+pub(crate) const WRITES: [&str; 6] = [
     "CreateAccessEntry",
     "UpdateAccessEntry",
     "DeleteAccessEntry",
@@ -165,7 +170,7 @@ const WRITES: [&str; 6] = [
     "UpdateClusterConfig",
 ];
 
-fn writes(eks: &FakeEks) -> Vec<String> {
+pub(crate) fn writes(eks: &FakeEks) -> Vec<String> {
     eks.calls()
         .into_iter()
         .filter(|c| WRITES.contains(&c.as_str()))

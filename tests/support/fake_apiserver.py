@@ -118,17 +118,18 @@ BASIC_RULES = [
 BASIC_NON_RESOURCE = [{"verbs": ["get"], "nonResourceURLs": [
     "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
     "/readyz", "/version", "/version/"]}]
-# group/version -> [(plural, namespaced, kind)]: enough discovery for kubectl to map names
+# group/version -> [(plural, namespaced, kind, short names)]: enough discovery for kubectl
 DISCOVERY = {
-    "v1": [("pods", True, "Pod"), ("services", True, "Service"), ("configmaps", True, "ConfigMap"),
-           ("secrets", True, "Secret"), ("namespaces", False, "Namespace"), ("nodes", False, "Node"),
-           ("serviceaccounts", True, "ServiceAccount")],
-    "apps/v1": [("deployments", True, "Deployment"), ("replicasets", True, "ReplicaSet"),
-                ("statefulsets", True, "StatefulSet"), ("daemonsets", True, "DaemonSet")],
-    "batch/v1": [("jobs", True, "Job"), ("cronjobs", True, "CronJob")],
-    "rbac.authorization.k8s.io/v1": [("roles", True, "Role"), ("rolebindings", True, "RoleBinding"),
-                                     ("clusterroles", False, "ClusterRole"),
-                                     ("clusterrolebindings", False, "ClusterRoleBinding")],
+    "v1": [("pods", True, "Pod", ["po"]), ("services", True, "Service", ["svc"]),
+           ("configmaps", True, "ConfigMap", ["cm"]), ("secrets", True, "Secret", []),
+           ("namespaces", False, "Namespace", ["ns"]), ("nodes", False, "Node", ["no"]),
+           ("serviceaccounts", True, "ServiceAccount", ["sa"])],
+    "apps/v1": [("deployments", True, "Deployment", ["deploy"]), ("replicasets", True, "ReplicaSet", ["rs"]),
+                ("statefulsets", True, "StatefulSet", ["sts"]), ("daemonsets", True, "DaemonSet", ["ds"])],
+    "batch/v1": [("jobs", True, "Job", []), ("cronjobs", True, "CronJob", ["cj"])],
+    "rbac.authorization.k8s.io/v1": [("roles", True, "Role", []), ("rolebindings", True, "RoleBinding", []),
+                                     ("clusterroles", False, "ClusterRole", []),
+                                     ("clusterrolebindings", False, "ClusterRoleBinding", [])],
 }
 
 
@@ -216,9 +217,9 @@ def discovery(path):
     gv = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):] if path.startswith("/apis/") else None
     if gv in DISCOVERY:
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": [
-            {"name": n, "singularName": k.lower(), "namespaced": nsd, "kind": k,
+            {"name": n, "singularName": k.lower(), "namespaced": nsd, "kind": k, "shortNames": short,
              "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}
-            for n, nsd, k in DISCOVERY[gv]]}
+            for n, nsd, k, short in DISCOVERY[gv]]}
     return None
 
 
@@ -297,6 +298,8 @@ def main():
                                    "apiVersion": "authentication.k8s.io/" + version,
                                    "metadata": {"creationTimestamp": None},
                                    "status": {"userInfo": info}}
+            elif method == "POST" and path.endswith("/selfsubjectreviews"):
+                code, body = status(404, "NotFound", "the server could not find the requested resource")
             elif method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews":
                 code, body = 201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
                                    "metadata": {"creationTimestamp": None}, "spec": spec,
