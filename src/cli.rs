@@ -96,7 +96,8 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Show who EKS sees for a context: account, caller, and the principal access entries match
     Whoami(WhoamiArgs),
-    /// Whether an EKS access entry lets the caller in; list, grant and revoke access entries
+    /// Whether and how the caller may use an EKS cluster (access entries, aws-auth, the
+    /// cluster's own answer); list, grant, revoke and migrate access; can-i; access policies
     Access(AccessArgs),
     /// Print kctx's version (and the git revision it was built from)
     Version,

@@ -405,7 +405,7 @@ impl Run for CanIArgs {
         })?;
         if !self.quiet {
             print!("{}", answer_text(&ans));
-            if let Ok(f) = &facts {
+            if let Some(f) = facts.as_ref().ok().filter(|f| f.r.speaks_for_caller) {
                 let x = f.assess();
                 let sources = Sources {
                     entry: f.entry.as_ref(),

@@ -147,6 +147,8 @@ pub(super) struct Facts {
     pub(super) cluster: ClusterSays,
     /// The connection, for more questions (`can-i`).
     pub(super) reach: Reach,
+    /// The namespace asked about (`Ask::rights_in`).
+    pub(super) namespace: Option<String>,
     pub(super) rights: Option<Result<Rights, String>>,
 }
 
@@ -256,6 +258,7 @@ impl Facts {
             aws_auth,
             cluster,
             reach,
+            namespace: a.rights_in.clone(),
             rights,
         })
     }
@@ -653,8 +656,7 @@ fn check_json(f: &Facts, x: &Assessment<'_>) -> Value {
             "problems": f.map().map(|m| m.problems.clone()).unwrap_or_default(),
         })
     });
-    let ns = f.rights().map(|r| r.namespace.clone());
-    let policy_rights: Vec<Value> = match (&f.entry, &ns) {
+    let policy_rights: Vec<Value> = match (&f.entry, &f.namespace) {
         (Some(e), Some(ns)) => policy_lines(e, ns)
             .into_iter()
             .map(|(p, what)| json!({"policy": p, "namespace": ns, "allows": what}))
@@ -709,7 +711,6 @@ fn check_text(f: &Facts, x: &Assessment<'_>) -> String {
     line("auth mode", f.access.mode.as_str());
     line("caller", &f.caller.arn);
     line("principal", &f.caller.principal_arn);
-    let ns = f.rights().map(|r| r.namespace.clone());
     if f.access.mode.reads_entries() {
         match &f.entry {
             None => line("access entry", "none"),
@@ -725,7 +726,7 @@ fn check_text(f: &Facts, x: &Assessment<'_>) -> String {
                 );
                 line("  groups", &or_dash(&e.groups));
                 line("  policies", &policies_line(e));
-                for (p, what) in policy_lines(e, ns.as_deref().unwrap_or("default")) {
+                for (p, what) in policy_lines(e, f.namespace.as_deref().unwrap_or("default")) {
                     line("  allows", &format!("{p} {what}"));
                 }
             }
