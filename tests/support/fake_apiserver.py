@@ -358,6 +358,8 @@ def main():
                 body = {}
             self.answer("POST", body if isinstance(body, dict) else {})
 
+    # a deep accept queue: kctx sends its access reviews several at a time
+    ThreadingHTTPServer.request_queue_size = 64
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)

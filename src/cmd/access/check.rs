@@ -92,31 +92,46 @@ pub(super) struct Rights {
 }
 
 impl Rights {
-    /// Asks the cluster: access reviews for the summary, the rules review for the rules.
+    /// Asks the cluster: the rules review of the namespace, then access reviews for what the
+    /// rules do not settle ([`settled`]).
     fn gather(c: &kube::Cluster, namespace: &str) -> Result<Self, String> {
+        let rules = c.rules_review(namespace).ok();
         let mut asks = rbac::requests(&NAMESPACED, namespace);
         let split = asks.len();
         asks.extend(rbac::requests(&CLUSTER_SCOPED, ""));
+        let known: Vec<Option<bool>> = asks.iter().map(|r| settled(rules.as_ref(), r)).collect();
+        let open: Vec<rbac::Request> = asks
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| k.is_none())
+            .map(|(r, _)| r.clone())
+            .collect();
+        let mut asked = c.can_i_all(&open).into_iter();
         let mut answers = Vec::with_capacity(asks.len());
-        for a in c.can_i_all(&asks) {
-            match a {
-                Ok(x) => answers.push(x.allowed),
-                Err(e) => {
-                    return Err(format!(
-                        "{:#}",
-                        c.explain(
-                            "asking what this identity may do (SelfSubjectAccessReview)",
-                            &e
-                        )
-                    ))
-                }
-            }
+        for k in known {
+            let a = match k {
+                Some(yes) => yes,
+                None => match asked.next() {
+                    Some(Ok(x)) => x.allowed,
+                    Some(Err(e)) => {
+                        return Err(format!(
+                            "{:#}",
+                            c.explain(
+                                "asking what this identity may do (SelfSubjectAccessReview)",
+                                &e
+                            )
+                        ))
+                    }
+                    None => return Err("the cluster gave fewer answers than asked".into()),
+                },
+            };
+            answers.push(a);
         }
         Ok(Self {
             namespace: namespace.to_owned(),
             here: Summary::from_answers(&NAMESPACED, &answers[..split]),
             cluster: Summary::from_answers(&CLUSTER_SCOPED, &answers[split..]),
-            rules: c.rules_review(namespace).ok(),
+            rules,
         })
     }
 
@@ -133,6 +148,22 @@ impl Rights {
     /// Whether the cluster listed every rule (no authorizer it could not ask).
     pub(super) fn complete(&self) -> bool {
         self.rules.as_ref().is_some_and(|r| !r.incomplete)
+    }
+}
+
+/// What the rules review of a namespace settles without asking: a request in that namespace
+/// its rules allow is allowed (RBAC allows it, and EKS's webhook only ever adds rights); when
+/// the review is complete, one they do not allow is not. A cluster-scoped request is always
+/// asked: a namespace's review also lists what RoleBindings there grant, which reaches no
+/// cluster-scoped resource.
+pub(super) fn settled(rules: Option<&RulesReview>, r: &rbac::Request) -> Option<bool> {
+    let rules = rules.filter(|x| !r.namespace.is_empty() && x.namespace == r.namespace)?;
+    if rbac::allows(&rules.resource_rules, r) {
+        Some(true)
+    } else if !rules.incomplete {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -161,21 +192,23 @@ pub(super) struct Ask<'a> {
     pub(super) rights_in: Option<String>,
 }
 
-/// Who the cluster says the caller is, when the cluster speaks for the caller.
-fn whoami(reach: &Reach, r: &Resolved) -> ClusterSays {
+/// Who the cluster says the caller is, when the cluster speaks for the caller; with why the
+/// cluster gave no answer at all (unreachable, TLS), so that it is not asked again only to wait
+/// again.
+fn whoami(reach: &Reach, r: &Resolved) -> (ClusterSays, Option<String>) {
     if !r.speaks_for_caller {
-        return ClusterSays::NotAsked(if r.context.is_none() || !r.from_context {
-            "the identity checked is not a kubeconfig context's, so the cluster is not asked who it is".into()
+        let why = if r.context.is_none() || !r.from_context {
+            "the identity checked is not a kubeconfig context's, so the cluster is not asked who it is"
         } else {
             "--profile replaces the context's credentials, so the cluster is not asked who they are"
-                .into()
-        });
+        };
+        return (ClusterSays::NotAsked(why.into()), None);
     }
     let c = match reach {
         Ok(c) => c,
-        Err(why) => return ClusterSays::NoAnswer(why.clone()),
+        Err(why) => return (ClusterSays::NoAnswer(why.clone()), Some(why.clone())),
     };
-    match c.whoami() {
+    let says = match c.whoami() {
         Ok(u) => ClusterSays::Authenticated {
             user: Some(u),
             by: "SelfSubjectReview".into(),
@@ -187,15 +220,16 @@ fn whoami(reach: &Reach, r: &Resolved) -> ClusterSays {
             user: None,
             by: "SelfSubjectReview gave 403 Forbidden".into(),
         },
-        Err(e @ CallError::Status { .. }) => ClusterSays::NoAnswer(format!(
-            "{:#}",
-            c.explain("asking who this identity is (SelfSubjectReview)", &e)
-        )),
-        Err(e) => ClusterSays::NoAnswer(format!(
-            "{:#}",
-            c.explain("asking who this identity is", &e)
-        )),
-    }
+        Err(e) => {
+            let why = format!(
+                "{:#}",
+                c.explain("asking who this identity is (SelfSubjectReview)", &e)
+            );
+            let gone = matches!(e, CallError::Unreachable(_)).then(|| why.clone());
+            return (ClusterSays::NoAnswer(why), gone);
+        }
+    };
+    (says, None)
 }
 
 /// What reading aws-auth from the cluster proves, when the cluster had not said: 200, 404 and
@@ -242,8 +276,11 @@ impl Facts {
         } else {
             Err("not needed".into())
         };
-        let says = whoami(&reach, &r);
-        let aws_auth = needs_aws_auth.then(|| read_aws_auth(&r, a.aws_auth, &reach));
+        let (says, gone) = whoami(&reach, &r);
+        let aws_auth = needs_aws_auth.then(|| match (&gone, &a.aws_auth.aws_auth_file) {
+            (Some(why), None) if r.speaks_for_caller => AwsAuth::Unreadable { why: why.clone() },
+            _ => read_aws_auth(&r, a.aws_auth, &reach),
+        });
         let live = r.speaks_for_caller && a.aws_auth.aws_auth_file.is_none();
         let cluster = from_aws_auth(says, aws_auth.as_ref(), live);
         let rights = match (&cluster, &reach, &a.rights_in) {
@@ -979,6 +1016,31 @@ mod tests {
             j.verdict.contains("yet the cluster authenticates it") && !j.creator,
             "{j:?}"
         );
+    }
+
+    #[test]
+    fn the_rules_review_settles_what_it_can_and_the_rest_is_asked() {
+        let review = |incomplete: bool| RulesReview {
+            namespace: "dev".into(),
+            resource_rules: vec![rbac::Rule::of(&[""], &["pods"], &["get"])],
+            incomplete,
+            ..Default::default()
+        };
+        let complete = review(false);
+        let get = |res: &str, ns: &str| rbac::Request::new("get", "", res, ns);
+        assert_eq!(settled(Some(&complete), &get("pods", "dev")), Some(true));
+        assert_eq!(
+            settled(Some(&complete), &get("secrets", "dev")),
+            Some(false)
+        );
+        // another namespace, or cluster scope: asked
+        assert_eq!(settled(Some(&complete), &get("pods", "prod")), None);
+        assert_eq!(settled(Some(&complete), &get("nodes", "")), None);
+        // an incomplete review (EKS's access-policy webhook) settles only its yeses
+        let partial = review(true);
+        assert_eq!(settled(Some(&partial), &get("pods", "dev")), Some(true));
+        assert_eq!(settled(Some(&partial), &get("secrets", "dev")), None);
+        assert_eq!(settled(None, &get("pods", "dev")), None);
     }
 
     #[test]
