@@ -14,7 +14,7 @@ import sys
 
 # module path prefix -> layer (longest prefix wins)
 LAYERS = [
-    ("paths", 0), ("report", 0), ("process", 0), ("dns", 0), ("yaml", 0), ("exec_credential", 0),
+    ("paths", 0), ("report", 0), ("process", 0), ("dns", 0), ("yaml", 0), ("exec_credential", 0), ("rbac", 0),
     ("store", 1), ("kubeconfig", 1),
     ("aws", 2),
     ("token", 3),

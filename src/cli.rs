@@ -129,7 +129,8 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
     /// Show who EKS sees for a context: account, caller, and the principal access entries match
     Whoami(WhoamiArgs),
-    /// Whether an EKS access entry lets the caller in; list, grant and revoke access entries
+    /// Whether and how the caller may use an EKS cluster (access entries, aws-auth, the
+    /// cluster's own answer); list, grant, revoke and migrate access; can-i; access policies
     Access(AccessArgs),
     /// Print kctx's version (and the git revision it was built from)
     Version,
@@ -242,6 +243,9 @@ pub(crate) struct AccessArgs {
     pub(crate) target: AccessTarget,
     #[command(flatten)]
     pub(crate) aws_auth: AwsAuthArgs,
+    /// Namespace whose rights to summarise (default: the context's namespace, else default)
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub(crate) namespace: Option<String>,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub(crate) output: ReportFormat,
@@ -275,6 +279,47 @@ pub(crate) enum AccessCommand {
     Revoke(RevokeArgs),
     /// Move aws-auth's mappings to access entries (eksctl's rules); a plan unless --approve
     Migrate(MigrateArgs),
+    /// May the caller VERB RESOURCE? The cluster's answer (as `kubectl auth can-i`: exit 0
+    /// yes, 4 no), and where EKS says the right comes from
+    #[command(name = "can-i")]
+    CanI(CanIArgs),
+    /// What each EKS access policy allows (offline, from the EKS User Guide's tables)
+    Policies(PoliciesArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct CanIArgs {
+    /// The verb: get, list, watch, create, update, patch, delete, … (`*` for all)
+    pub(crate) verb: String,
+    /// TYPE (pods, deploy), TYPE.GROUP (deployments.apps), TYPE/NAME, or a non-resource URL
+    /// (/healthz)
+    #[arg(value_name = "RESOURCE")]
+    pub(crate) resource: String,
+    /// Namespace (default: the context's namespace, else default)
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub(crate) namespace: Option<String>,
+    /// Ask for every namespace
+    #[arg(long, short = 'A', conflicts_with = "namespace")]
+    pub(crate) all_namespaces: bool,
+    /// A subresource: log, exec, status, scale, …
+    #[arg(long, value_name = "SUBRESOURCE")]
+    pub(crate) subresource: Option<String>,
+    /// Print nothing; the exit code answers (0 yes, 4 no)
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) target: AccessTarget,
+    #[command(flatten)]
+    pub(crate) aws_auth: AwsAuthArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct PoliciesArgs {
+    /// Only this policy (name, ARN, or cluster-admin, admin, edit, view, admin-view)
+    pub(crate) policy: Option<String>,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub(crate) output: ReportFormat,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -298,14 +343,21 @@ pub(crate) struct GrantArgs {
     /// Policy: ARN, name (AmazonEKSViewPolicy) or cluster-admin, admin, edit, view
     #[arg(long)]
     pub(crate) policy: Option<String>,
-    /// Scope the policy to these namespaces (default: the whole cluster)
-    #[arg(long = "namespace", short = 'n', value_name = "NS")]
+    /// Scope the policy to these namespaces (default: the whole cluster); repeat the flag or
+    /// separate with commas; `dev-*` matches a prefix
+    #[arg(
+        long = "namespace",
+        short = 'n',
+        value_name = "NS",
+        value_delimiter = ','
+    )]
     pub(crate) namespaces: Vec<String>,
     /// Entry type: STANDARD (default), EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX
     #[arg(long = "type", value_name = "TYPE")]
     pub(crate) kind: Option<String>,
-    /// Kubernetes groups the principal gets (for RBAC bindings)
-    #[arg(long, value_name = "GROUP", num_args = 1..)]
+    /// Kubernetes groups the principal gets (for RBAC bindings); repeat the flag or separate
+    /// with commas
+    #[arg(long, value_name = "GROUP", value_delimiter = ',')]
     pub(crate) kubernetes_groups: Vec<String>,
     /// Kubernetes username (default: EKS's, from the principal)
     #[arg(long)]

@@ -3,8 +3,10 @@
 //! The binary (`src/main.rs`) is a thin shell over these modules, in layers; a module imports
 //! only from its own layer or below (`scripts/arch_report.py --check`, run by the tests,
 //! enforces it):
-//! 1. leaves: `paths`, `report` (one-line errors), `process` (bounded runs of outside programs), `exec_credential` (the plugin protocol),
-//!    `yaml` (span-preserving documents, the emitter and the verified text editor);
+//! 1. leaves: `paths`, `report` (one-line errors), `process` (bounded runs of outside
+//!    programs), `dns` (the resolver of the static binary), `exec_credential` (the plugin
+//!    protocol), `yaml` (span-preserving documents, the emitter and the verified text editor),
+//!    `rbac` (Kubernetes RBAC rules: matching and the rights summary);
 //! 2. `store` (atomic owner-keeping writes, private directories, the token cache, `use -`
 //!    state) and `kubeconfig` (the model kubectl sees, its operations, locked transactions);
 //! 3. `aws`: credentials and clients, presigning (`sts`), identity, access entries, aws-auth,
@@ -28,6 +30,7 @@ mod kube;
 mod kubeconfig;
 mod paths;
 mod process;
+mod rbac;
 mod report;
 mod session;
 mod store;

@@ -232,9 +232,31 @@ pub(crate) fn policy_name(arn: &str) -> &str {
 
 /// A full policy ARN from an ARN, a policy name, or a short form
 /// (`cluster-admin`, `admin`, `edit`, `view`, `admin-view`).
+///
+/// An ARN must be exactly `arn:<partition>:eks::aws:cluster-access-policy/<Name>` with a
+/// name of letters and digits (the only shape EKS's policy ARNs have), in the cluster's
+/// partition: anything else (`…/AmazonEKSClusterAdminPolicy/../AmazonEKSViewPolicy`) is
+/// refused, so the policy named in kctx's report is always the one sent.
 pub(crate) fn policy_arn(input: &str, partition: &str) -> Result<String> {
+    let shape = format!("arn:{partition}:eks::aws:cluster-access-policy/NAME");
     if input.starts_with("arn:") {
-        return Ok(input.to_owned());
+        let p: Vec<&str> = input.splitn(6, ':').collect();
+        let name = (p.len() == 6 && p[2] == "eks" && p[3].is_empty() && p[4] == "aws")
+            .then(|| p[5].strip_prefix("cluster-access-policy/"))
+            .flatten()
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let Some(name) = name else {
+            bail!("{input:?} is not an access policy ARN: it must be exactly {shape}, NAME in letters and digits (e.g. AmazonEKSViewPolicy)");
+        };
+        if p[1] != partition {
+            bail!(
+                "{input:?} is in partition {:?}, the cluster in {partition:?}: use {shape}",
+                p[1]
+            );
+        }
+        return Ok(format!(
+            "arn:{partition}:eks::aws:cluster-access-policy/{name}"
+        ));
     }
     let name = match input.to_ascii_lowercase().as_str() {
         "cluster-admin" | "clusteradmin" => "AmazonEKSClusterAdminPolicy",
@@ -242,7 +264,7 @@ pub(crate) fn policy_arn(input: &str, partition: &str) -> Result<String> {
         "edit" => "AmazonEKSEditPolicy",
         "view" => "AmazonEKSViewPolicy",
         "admin-view" => "AmazonEKSAdminViewPolicy",
-        _ if input.starts_with("AmazonEKS") && input.bytes().all(|b| b.is_ascii_alphanumeric()) => input,
+        _ if input.starts_with("Amazon") && input.bytes().all(|b| b.is_ascii_alphanumeric()) => input,
         _ => bail!(
             "unknown access policy {input:?}: use a policy ARN, a name such as AmazonEKSViewPolicy, or cluster-admin, admin, edit, view"
         ),
@@ -252,24 +274,97 @@ pub(crate) fn policy_arn(input: &str, partition: &str) -> Result<String> {
     ))
 }
 
+/// Checks the namespaces of a namespace scope before any call: each a DNS label (RFC 1123:
+/// at most 63 of `a-z`, `0-9`, `-`, starting and ending with a letter or digit, as
+/// Kubernetes requires of a namespace name), or such a prefix followed by one `*`, the
+/// wildcard EKS allows at the end of a name (`dev-*`: every namespace starting with `dev-`).
+pub(crate) fn validate_namespaces(namespaces: &[String]) -> Result<()> {
+    for ns in namespaces {
+        let (body, wildcard) = match ns.strip_suffix('*') {
+            Some(b) => (b, true),
+            None => (ns.as_str(), false),
+        };
+        let chars_ok = body
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let starts_ok = body
+            .bytes()
+            .next()
+            .is_none_or(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let ends_ok = wildcard
+            || body
+                .bytes()
+                .last()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if ns.is_empty() {
+            bail!("--namespace \"\" is empty: an access policy's namespace scope names namespaces (leave --namespace out for the whole cluster)");
+        }
+        if !(chars_ok && starts_ok && ends_ok) || ns.len() > 63 {
+            bail!("invalid namespace {ns:?} for an access policy's scope: a namespace is a DNS label (at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit), optionally ending in '*' to match a prefix (dev-*)");
+        }
+    }
+    Ok(())
+}
+
 /// The partition of a region (for policy ARNs).
 pub(crate) fn partition(region: &str) -> &'static str {
     crate::aws::sts::partition(region).name
 }
 
-/// Collects every page: `page(token)` returns one page's items and the next token.
-fn paginate<T>(
+/// How far a paginated EKS list may go: a looping `nextToken` or an endless list stops with
+/// an error instead of holding kctx (and its memory) forever.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageLimits {
+    pub(crate) max_pages: usize,
+    pub(crate) deadline: std::time::Duration,
+}
+
+/// Access-entry lists: EKS pages hold up to 100 items, so 1000 pages is 100 000 entries or
+/// policies, far beyond EKS's quotas; two minutes is far beyond any real listing.
+pub(crate) const ENTRY_PAGES: PageLimits = PageLimits {
+    max_pages: 1000,
+    deadline: std::time::Duration::from_secs(120),
+};
+
+/// Collects every page: `page(token)` returns one page's items and the next token. Stops
+/// with an error naming `what` when a token comes back a second time, after
+/// `limits.max_pages` pages, or past `limits.deadline`.
+pub(crate) fn paginate<T>(
+    what: &str,
+    limits: PageLimits,
     mut page: impl FnMut(Option<String>) -> Result<(Vec<T>, Option<String>)>,
 ) -> Result<Vec<T>> {
+    let start = std::time::Instant::now();
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut token = None;
+    let mut n = 0usize;
     loop {
+        n += 1;
         let (items, next) = page(token.take())?;
         out.extend(items);
-        match next {
-            Some(t) if !t.is_empty() => token = Some(t),
+        let next = match next {
+            Some(t) if !t.is_empty() => t,
             _ => return Ok(out),
+        };
+        if !seen.insert(next.clone()) {
+            let shown: String = next.chars().take(40).collect();
+            bail!("{what}: page {n} gave a nextToken ({shown:?}) that an earlier page gave: the list loops, stopping");
         }
+        if n >= limits.max_pages {
+            bail!(
+                "{what}: still more after {n} pages ({} items): stopping",
+                out.len()
+            );
+        }
+        if start.elapsed() > limits.deadline {
+            bail!(
+                "{what}: still more after {:.0?} ({n} pages, {} items): stopping",
+                limits.deadline,
+                out.len()
+            );
+        }
+        token = Some(next);
     }
 }
 
@@ -360,7 +455,8 @@ impl Eks<'_> {
 
     /// Every access entry's principal ARN, following `nextToken`.
     pub(crate) fn list_entries(&self) -> Result<Vec<String>> {
-        paginate(|token| {
+        let what = format!("eks:ListAccessEntries on cluster {:?}", self.cluster);
+        paginate(&what, ENTRY_PAGES, |token| {
             let page = self
                 .rt
                 .block_on(
@@ -402,7 +498,11 @@ impl Eks<'_> {
 
     /// The access policies associated with an entry, following `nextToken`.
     pub(crate) fn policies(&self, principal: &str) -> Result<Vec<Policy>> {
-        paginate(|token| {
+        let what = format!(
+            "eks:ListAssociatedAccessPolicies of {principal} on cluster {:?}",
+            self.cluster
+        );
+        paginate(&what, ENTRY_PAGES, |token| {
             let page = self
                 .rt
                 .block_on(
@@ -424,6 +524,29 @@ impl Eks<'_> {
                 })
                 .collect();
             Ok((items, page.next_token))
+        })
+    }
+
+    /// The names of the access policies EKS offers (ListAccessPolicies), following
+    /// `nextToken`.
+    pub(crate) fn access_policy_names(&self) -> Result<Vec<String>> {
+        paginate("eks:ListAccessPolicies", ENTRY_PAGES, |token| {
+            let page = self
+                .rt
+                .block_on(
+                    self.client
+                        .list_access_policies()
+                        .set_next_token(token)
+                        .send(),
+                )
+                .map_err(|e| self.err("ListAccessPolicies", e))?;
+            let names = page
+                .access_policies
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.name)
+                .collect();
+            Ok((names, page.next_token))
         })
     }
 
@@ -612,8 +735,116 @@ mod tests {
             "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
         );
         assert!(policy_arn("root", "aws").is_err());
+        // an ARN names exactly one policy, or is refused
+        for bad in [
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy/../AmazonEKSViewPolicy",
+            "arn:aws:eks::aws:cluster-access-policy/",
+            "arn:aws:eks::aws:cluster-access-policy/Amazon EKS",
+            "arn:aws:eks:us-west-2:aws:cluster-access-policy/AmazonEKSViewPolicy",
+            "arn:aws:eks::123456789012:cluster-access-policy/AmazonEKSViewPolicy",
+            "arn:aws:iam::aws:policy/AmazonEKSViewPolicy",
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy?x",
+        ] {
+            let e = policy_arn(bad, "aws").unwrap_err().to_string();
+            assert!(e.contains("is not an access policy ARN"), "{bad}: {e}");
+        }
+        let e = policy_arn(
+            "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+            "aws",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("partition \"aws-cn\""), "{e}");
+        assert_eq!(
+            policy_arn("AmazonEKSSecretReaderPolicy", "aws").unwrap(),
+            "arn:aws:eks::aws:cluster-access-policy/AmazonEKSSecretReaderPolicy"
+        );
         assert_eq!(partition("cn-north-1"), "aws-cn");
         assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+    }
+
+    #[test]
+    fn namespaces_of_a_scope_are_dns_labels_or_prefixes() {
+        let v = |ns: &[&str]| {
+            validate_namespaces(&ns.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert!(v(&["dev", "team-a", "a", "dev-*", "*", "0x"]).is_ok());
+        let e = v(&[""]).unwrap_err().to_string();
+        assert!(e.starts_with("--namespace \"\" is empty"), "{e}");
+        for bad in [
+            "Dev",
+            "-dev",
+            "dev-",
+            "dev_x",
+            "dev*x",
+            "d*-*",
+            "dev.x",
+            &"a".repeat(64),
+        ] {
+            assert!(v(&[bad]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pagination_stops_on_a_repeated_token_a_page_cap_and_a_deadline() {
+        let limits = PageLimits {
+            max_pages: 50,
+            deadline: std::time::Duration::from_secs(60),
+        };
+        // three pages, tokens "1" and "2": all items
+        let pages = [
+            (vec![1, 2], Some("1")),
+            (vec![3], Some("2")),
+            (vec![4], None),
+        ];
+        let mut calls = Vec::new();
+        let all = paginate("list", limits, |t| {
+            calls.push(t.clone());
+            let i = t.map_or(0, |t| t.parse::<usize>().unwrap());
+            Ok((pages[i].0.clone(), pages[i].1.map(String::from)))
+        })
+        .unwrap();
+        assert_eq!(all, [1, 2, 3, 4]);
+        assert_eq!(calls, [None, Some("1".into()), Some("2".into())]);
+        // an empty token ends the list too
+        assert_eq!(
+            paginate("l", limits, |_| Ok((vec![1], Some(String::new())))).unwrap(),
+            [1]
+        );
+        // a token that comes back: A, B, A
+        let mut n = 0;
+        let e = paginate("eks:ListAccessEntries on cluster \"c\"", limits, |_| {
+            n += 1;
+            Ok((vec![n], Some(if n % 2 == 1 { "A" } else { "B" }.to_owned())))
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(n, 3);
+        assert!(e.starts_with("eks:ListAccessEntries on cluster \"c\": page 3 gave a nextToken (\"A\") that an earlier page gave"), "{e}");
+        // an endless list of new tokens: the page cap
+        let mut n = 0;
+        let e = paginate("l", limits, |_| {
+            n += 1;
+            Ok((vec![0u8; 10], Some(n.to_string())))
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(n, 50);
+        assert!(e.contains("still more after 50 pages (500 items)"), "{e}");
+        // and the deadline
+        let quick = PageLimits {
+            max_pages: 1_000_000,
+            deadline: std::time::Duration::from_millis(30),
+        };
+        let mut n = 0;
+        let e = paginate("l", quick, |_| {
+            n += 1;
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            Ok((vec![()], Some(n.to_string())))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("still more after 30ms") && n < 100, "{n}: {e}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use aws_credential_types::Credentials;
 
-use crate::aws::{self, AwsArgs, RoleRequest, Target};
+use crate::aws::{self, auth_map, AwsArgs, RoleRequest, Target};
 
 /// Credentials from the default chain (or `--profile`), with a role assumed when asked.
 pub(crate) fn base_and_role(
@@ -60,20 +60,18 @@ pub(crate) fn caller(
     })
 }
 
-/// `arn:P:sts::A:assumed-role/ROLE/SESSION` → `arn:P:iam::A:role/ROLE`; other ARNs unchanged.
+/// The IAM principal of a caller ARN, as EKS's authenticator canonicalises it
+/// ([`auth_map::canonicalize`]): `arn:P:sts::A:assumed-role/ROLE/SESSION` →
+/// `arn:P:iam::A:role/ROLE` (a path in the ARN is kept: `assumed-role/Org/Team/Admin/S` →
+/// `role/Org/Team/Admin`); other ARNs, and ARNs it refuses, unchanged.
 ///
-/// An assumed-role ARN does not carry the role's path. EKS access entries may name the role
-/// with its path (`role/teams/dev/ROLE`), aws-auth never does; [`same_principal`] matches both.
+/// An assumed-role ARN from STS does not carry the role's path. EKS access entries may name
+/// the role with its path (`role/teams/dev/ROLE`), aws-auth never does; [`same_principal`]
+/// matches both.
 pub(crate) fn principal_arn(caller_arn: &str) -> String {
-    let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
-    if parts.len() == 6 && parts[0] == "arn" && parts[2] == "sts" {
-        if let Some(rest) = parts[5].strip_prefix("assumed-role/") {
-            if let Some(role) = rest.split('/').next() {
-                return format!("arn:{}:iam::{}:role/{role}", parts[1], parts[4]);
-            }
-        }
-    }
-    caller_arn.to_owned()
+    auth_map::canonicalize(caller_arn)
+        .map(|(_, c)| c)
+        .unwrap_or_else(|_| caller_arn.to_owned())
 }
 
 /// Whether an access entry's principal ARN names `principal` (role paths ignored for roles).
@@ -107,6 +105,15 @@ mod tests {
         assert_eq!(
             principal_arn("arn:aws-cn:sts::123456789012:assumed-role/r/s"),
             "arn:aws-cn:iam::123456789012:role/r"
+        );
+        // the authenticator's table: a path in an assumed-role ARN is kept
+        assert_eq!(
+            principal_arn("arn:aws:sts::123456789012:assumed-role/Org/Team/Admin/Session"),
+            "arn:aws:iam::123456789012:role/Org/Team/Admin"
+        );
+        assert_eq!(
+            principal_arn("arn:aws:sts::123456789012:user/moto"),
+            "arn:aws:sts::123456789012:user/moto"
         );
         assert_eq!(
             principal_arn("arn:aws:iam::1:user/ops/alice"),

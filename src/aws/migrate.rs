@@ -10,13 +10,19 @@
 //! - service-linked roles, `mapAccounts` and `sso:` matchers → skipped;
 //! - IAM paths are restored (aws-auth names roles without them; entries need the real ARN); a
 //!   principal that no longer exists is skipped and reported (eksctl aborts the whole run);
-//! - duplicates dropped; principals that already have an entry skipped.
+//! - duplicates dropped; principals that already have an entry skipped;
+//! - an ambiguous mapping (a field spelled twice in different case, a value the authenticator
+//!   ignores: see `auth_map`) → skipped with the reason: what it grants depends on a reading
+//!   few people would guess, so a person fixes it first.
 //!
 //! Skips other than "already has an entry" and "duplicate" block the switch to `API` mode.
 
 use super::access::{self, NewEntry};
 use super::auth_map::{Mapping, Matcher};
 use super::iam::Lookup;
+
+/// The `key` of the row that stands for the cluster creator's hidden admin (no aws-auth key).
+pub(crate) const CREATOR: &str = "creator";
 
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "action", rename_all = "lowercase")]
@@ -102,6 +108,40 @@ pub(crate) fn plan(
     out
 }
 
+/// The ARN a mapping names, or why it cannot become an access entry at all.
+fn movable(m: &Mapping) -> Result<&str, Action> {
+    if let Some(why) = &m.ambiguous {
+        return Err(skip(
+            format!(
+                "ambiguous: {why}; fix the mapping first (kctx never acts on an ambiguous one)"
+            ),
+            true,
+        ));
+    }
+    let arn = match &m.matcher {
+        Matcher::Account { account } => {
+            return Err(skip(
+                format!("mapAccounts admits all of account {account}; access entries name single principals"),
+                true,
+            ))
+        }
+        Matcher::Sso { permission_set, .. } => {
+            return Err(skip(
+                format!("an sso matcher (permission set {permission_set}) names no single role: create an entry for that permission set's role ARN (it has the aws-reserved/sso.amazonaws.com/ path)"),
+                true,
+            ))
+        }
+        Matcher::Role { arn } | Matcher::User { arn } => arn,
+    };
+    if arn.contains(":role/aws-service-role/") {
+        return Err(skip(
+            "a service-linked role: EKS allows no access entry for it",
+            true,
+        ));
+    }
+    Ok(arn)
+}
+
 fn decide(
     m: &Mapping,
     existing: &[String],
@@ -109,26 +149,8 @@ fn decide(
     done: &[Planned],
     lookup: &mut impl FnMut(&Mapping) -> Lookup,
 ) -> Action {
-    let arn = match &m.matcher {
-        Matcher::Account { account } => {
-            return skip(
-                format!("mapAccounts admits all of account {account}; access entries name single principals"),
-                true,
-            )
-        }
-        Matcher::Sso { permission_set, .. } => {
-            return skip(
-                format!("an sso matcher (permission set {permission_set}) names no single role: create an entry for that permission set's role ARN (it has the aws-reserved/sso.amazonaws.com/ path)"),
-                true,
-            )
-        }
-        Matcher::Role { arn } | Matcher::User { arn } => arn,
-    };
-    if arn.contains(":role/aws-service-role/") {
-        return skip(
-            "a service-linked role: EKS allows no access entry for it",
-            true,
-        );
+    if let Err(skipped) = movable(m) {
+        return skipped;
     }
     let principal = match lookup(m) {
         Lookup::Found(a) => a,
@@ -235,7 +257,8 @@ mod tests {
             })
             .as_object()
             .unwrap(),
-        );
+        )
+        .unwrap();
         let existing = vec!["arn:aws:iam::111122223333:role/has".to_owned()];
         let plan = plan(&m.mappings, &existing, "aws", |mp| {
             let arn = mp.principal();
@@ -304,6 +327,34 @@ mod tests {
             summary[10].starts_with("skip! mapAccounts"),
             "{}",
             summary[10]
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_mapping_is_never_acted_on() {
+        let m = AuthMap::from_data(
+            json!({"mapRoles": "- RoleARN: arn:aws:iam::1:role/intern\n  rolearn: arn:aws:iam::1:role/ci-admin\n  groups: [system:masters]\n- rolearn: arn:aws:iam::1:role/ok\n  username: ok\n  groups: [devs]\n"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
+        let plan = plan(&m.mappings, &[], "aws", |mp| Lookup::Found(mp.principal()));
+        match &plan[0].action {
+            Action::Skip { why, blocks_api } => {
+                assert!(*blocks_api);
+                assert!(
+                    why.starts_with("ambiguous: keys \"RoleARN\", \"rolearn\" all set rolearn"),
+                    "{why}"
+                );
+                assert!(
+                    why.ends_with("fix the mapping first (kctx never acts on an ambiguous one)"),
+                    "{why}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&plan[1].action, Action::Create { principal, .. } if principal.ends_with("role/ok"))
         );
     }
 }

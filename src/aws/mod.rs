@@ -12,6 +12,7 @@ pub(crate) mod discover;
 pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod migrate;
+pub(crate) mod policies;
 pub mod sts;
 
 use std::path::PathBuf;

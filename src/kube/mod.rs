@@ -20,10 +20,15 @@ use ::kube::api::{Api, ListParams, PostParams};
 use ::kube::config::{KubeConfigOptions, Kubeconfig as KubeKubeconfig};
 use anyhow::{anyhow, bail, Context as _, Result};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::authorization::v1::{
+    NonResourceAttributes, ResourceAttributes, SelfSubjectAccessReview,
+    SelfSubjectAccessReviewSpec, SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
+};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use serde_json::{json, Map, Value};
 
 use crate::kubeconfig::{EksExec, Kind, KubeFile, Merged};
+use crate::rbac;
 
 /// A connected cluster (nothing has been sent yet).
 pub(crate) struct Cluster {
@@ -559,6 +564,113 @@ impl Cluster {
         })
     }
 
+    /// What RBAC (and any other authorizer that can list its rules) lets the caller do in
+    /// `namespace`: SelfSubjectRulesReview, as `kubectl auth can-i --list` asks.
+    pub(crate) fn rules_review(&self, namespace: &str) -> Result<RulesReview, CallError> {
+        let api: Api<SelfSubjectRulesReview> = Api::all(self.client.clone());
+        let review = SelfSubjectRulesReview {
+            spec: SelfSubjectRulesReviewSpec {
+                namespace: Some(namespace.to_owned()),
+            },
+            ..Default::default()
+        };
+        let r = self.call(api.create(&PostParams::default(), &review))?;
+        let st = r.status.unwrap_or_default();
+        Ok(RulesReview {
+            namespace: namespace.to_owned(),
+            resource_rules: st
+                .resource_rules
+                .into_iter()
+                .map(|x| rbac::Rule {
+                    verbs: x.verbs,
+                    api_groups: x.api_groups.unwrap_or_default(),
+                    resources: x.resources.unwrap_or_default(),
+                    resource_names: x.resource_names.unwrap_or_default(),
+                })
+                .collect(),
+            non_resource_rules: st
+                .non_resource_rules
+                .into_iter()
+                .map(|x| NonResourceRule {
+                    verbs: x.verbs,
+                    non_resource_urls: x.non_resource_urls.unwrap_or_default(),
+                })
+                .collect(),
+            incomplete: st.incomplete,
+            evaluation_error: st.evaluation_error.unwrap_or_default(),
+        })
+    }
+
+    /// May the caller do `r`? SelfSubjectAccessReview, as `kubectl auth can-i` asks: every
+    /// authorizer answers, EKS's access policies included.
+    pub(crate) fn can_i(&self, r: &rbac::Request) -> Result<AccessAnswer, CallError> {
+        self.can_i_all(std::slice::from_ref(r))
+            .pop()
+            .unwrap_or_else(|| Err(CallError::Other("no answer".into())))
+    }
+
+    /// [`Cluster::can_i`] for many requests, a few at a time, all within one timeout; the
+    /// answers in the order of `requests`.
+    pub(crate) fn can_i_all(
+        &self,
+        requests: &[rbac::Request],
+    ) -> Vec<Result<AccessAnswer, CallError>> {
+        use std::sync::Arc;
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let reviews: Vec<SelfSubjectAccessReview> = requests.iter().map(access_review).collect();
+        let limit = self.timeout;
+        let all = async move {
+            let gate = Arc::new(tokio::sync::Semaphore::new(REVIEWS_AT_ONCE));
+            let mut set = tokio::task::JoinSet::new();
+            for (i, review) in reviews.into_iter().enumerate() {
+                let (api, gate) = (api.clone(), gate.clone());
+                set.spawn(async move {
+                    let _permit = gate.acquire_owned().await;
+                    (i, api.create(&PostParams::default(), &review).await)
+                });
+            }
+            let mut out: Vec<Option<Result<SelfSubjectAccessReview, ::kube::Error>>> =
+                (0..set.len()).map(|_| None).collect();
+            while let Some(done) = set.join_next().await {
+                if let Ok((i, r)) = done {
+                    out[i] = Some(r);
+                }
+            }
+            out
+        };
+        let answers = match self
+            .rt
+            .block_on(async move { tokio::time::timeout(limit, all).await })
+        {
+            Ok(a) => a,
+            Err(_) => {
+                let why = format!("{NO_ANSWER} {}", humantime(self.timeout));
+                return requests
+                    .iter()
+                    .map(|_| Err(CallError::Unreachable(why.clone())))
+                    .collect();
+            }
+        };
+        answers
+            .into_iter()
+            .map(|a| match a {
+                Some(Ok(r)) => {
+                    let st = r.status.unwrap_or_default();
+                    Ok(AccessAnswer {
+                        allowed: st.allowed,
+                        denied: st.denied.unwrap_or(false),
+                        reason: st.reason.unwrap_or_default(),
+                        evaluation_error: st.evaluation_error.unwrap_or_default(),
+                    })
+                }
+                Some(Err(e)) => Err(call_error(e)),
+                None => Err(CallError::Other(
+                    "the review's task ended without an answer".into(),
+                )),
+            })
+            .collect()
+    }
+
     /// A ConfigMap (`None` when it does not exist).
     pub(crate) fn config_map(
         &self,
@@ -573,6 +685,71 @@ impl Cluster {
         }
     }
 }
+
+/// SelfSubjectRulesReview's answer for one namespace (`kubectl auth can-i --list`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct RulesReview {
+    pub(crate) namespace: String,
+    pub(crate) resource_rules: Vec<rbac::Rule>,
+    pub(crate) non_resource_rules: Vec<NonResourceRule>,
+    /// The list leaves out what some authorizer cannot list (EKS's access policies, which a
+    /// webhook checks).
+    pub(crate) incomplete: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) evaluation_error: String,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct NonResourceRule {
+    pub(crate) verbs: Vec<String>,
+    pub(crate) non_resource_urls: Vec<String>,
+}
+
+/// SelfSubjectAccessReview's answer (`kubectl auth can-i VERB RESOURCE`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct AccessAnswer {
+    pub(crate) allowed: bool,
+    /// Explicitly denied by an authorizer (no other may allow it).
+    pub(crate) denied: bool,
+    /// The authorizer's reason (RBAC names the binding and the role).
+    pub(crate) reason: String,
+    pub(crate) evaluation_error: String,
+}
+
+/// The review object of one request.
+fn access_review(r: &rbac::Request) -> SelfSubjectAccessReview {
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let spec = if r.path.is_empty() {
+        SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: some(&r.verb),
+                group: Some(r.group.clone()),
+                resource: some(&r.resource),
+                subresource: some(&r.subresource),
+                name: some(&r.name),
+                namespace: some(&r.namespace),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    } else {
+        SelfSubjectAccessReviewSpec {
+            non_resource_attributes: Some(NonResourceAttributes {
+                path: Some(r.path.clone()),
+                verb: some(&r.verb),
+            }),
+            ..Default::default()
+        }
+    };
+    SelfSubjectAccessReview {
+        spec,
+        ..Default::default()
+    }
+}
+
+/// How many access reviews are in flight at once.
+const REVIEWS_AT_ONCE: usize = 8;
 
 /// What the cluster knows of the caller.
 #[derive(Debug, Clone, Default, serde::Serialize)]

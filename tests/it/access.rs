@@ -201,9 +201,9 @@ fn config_map_clusters_do_not_consult_access_entries() {
         "{who}"
     );
     let o = run(k(&h, &kc, &eks).arg("access"));
-    assert_eq!(code(&o), 3);
     // no access-entry lines in CONFIG_MAP mode; aws-auth alone decides, and this context's
-    // cluster cannot be reached, so the verdict says what is unknown
+    // cluster cannot be reached, so the verdict says what is unknown: exit 1, not "no access"
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
     let out = stdout(&o);
     assert!(!out.contains("access entry:"), "{out}");
     assert!(out.contains("aws-auth:      could not be read"), "{out}");
@@ -446,4 +446,48 @@ fn whoami_of_a_non_eks_context_asks_only_the_cluster() {
     assert!(stderr(&o).contains("https://x"), "{}", stderr(&o));
     let o = run(k(&h, &kc, &eks).args(["whoami", "--context", "sbx"]));
     assert!(stderr(&o).contains("did you mean \"sb\""), "{}", stderr(&o));
+}
+
+/// Issue 19, item 8: a nextToken that comes back stops the list with one line, at once.
+#[test]
+fn a_looping_next_token_stops_with_an_error() {
+    let h = Home::new();
+    let mut entries = serde_json::Map::new();
+    for i in 0..3 {
+        entries.insert(
+            format!("arn:aws:iam::{ACCT}:user/u{i}"),
+            json!({"type": "STANDARD", "groups": ["g"], "policies": []}),
+        );
+    }
+    let mut st = state("API", Value::Object(entries));
+    st["loop_token"] = json!(true);
+    let eks = FakeEks::start(h.path(), &st);
+    let kc = kubeconfig(
+        &h,
+        "kctx",
+        &[
+            "token",
+            "--cluster-name",
+            "sandbox",
+            "--region",
+            "us-west-2",
+        ],
+        &[],
+    );
+    let start = std::time::Instant::now();
+    let o = run(k(&h, &kc, &eks).args(["access", "list"]));
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    let e = stderr(&o);
+    assert_eq!(
+        e,
+        "kctx: error: eks:ListAccessEntries on cluster \"sandbox\": page 2 gave a nextToken (\"again\") that an earlier page gave: the list loops, stopping\n"
+    );
+    assert_eq!(
+        eks.calls()
+            .iter()
+            .filter(|c| *c == "ListAccessEntries")
+            .count(),
+        2
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(30));
 }

@@ -12,14 +12,14 @@ use std::process::Command;
 use crate::common::*;
 use serde_json::{json, Value};
 
-const ACCT: &str = "123456789012";
-const CLUSTER: &str = "test-cluster";
-const VIEW: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
-const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+pub(crate) const ACCT: &str = "123456789012";
+pub(crate) const CLUSTER: &str = "test-cluster";
+pub(crate) const VIEW: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+pub(crate) const ADMIN: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 
 /// Creates IAM roles and users in moto (boto3, one process). `spec`: [{"kind": "role"|"user",
 /// "name", "path", "key": bool}] → the same list with "arn" (and "ak"/"sk" for keys).
-fn iam(spec: Value) -> Vec<Value> {
+pub(crate) fn iam(spec: Value) -> Vec<Value> {
     let out = Command::new("python3")
         .args([
             "-c",
@@ -55,7 +55,7 @@ print(json.dumps(out))
 }
 
 /// The aws-auth ConfigMap as the API returns it.
-fn config_map(map_roles: &str, map_users: &str, map_accounts: &str) -> Value {
+pub(crate) fn config_map(map_roles: &str, map_users: &str, map_accounts: &str) -> Value {
     let mut data = serde_json::Map::new();
     for (k, v) in [
         ("mapRoles", map_roles),
@@ -72,23 +72,23 @@ fn config_map(map_roles: &str, map_users: &str, map_accounts: &str) -> Value {
 }
 
 /// The same ConfigMap as `kubectl get cm aws-auth -n kube-system -o yaml` writes it.
-fn config_map_yaml(cm: &Value) -> String {
+pub(crate) fn config_map_yaml(cm: &Value) -> String {
     kctx::emit_document(cm, &Default::default())
 }
 
-fn eks_state(mode: &str, entries: Value) -> Value {
+pub(crate) fn eks_state(mode: &str, entries: Value) -> Value {
     json!({"account": ACCT, "region": "us-west-2", "page_size": 2, "update_polls": 1,
            "clusters": {CLUSTER: {"mode": mode, "entries": entries}}})
 }
 
 /// An IAM user in moto with an access key, known to the API server as a Kubernetes user.
-struct Caller {
-    arn: String,
-    ak: String,
-    sk: String,
+pub(crate) struct Caller {
+    pub(crate) arn: String,
+    pub(crate) ak: String,
+    pub(crate) sk: String,
 }
 
-fn new_user(prefix: &str) -> Caller {
+pub(crate) fn new_user(prefix: &str) -> Caller {
     let u = &iam(json!([{"kind": "user", "name": unique(prefix), "key": true}]))[0];
     Caller {
         arn: u["arn"].as_str().unwrap().into(),
@@ -98,7 +98,12 @@ fn new_user(prefix: &str) -> Caller {
 }
 
 /// The API server for CLUSTER serving `aws_auth`, with `who` authenticated as `info`.
-fn api_server(h: &Home, who: &Caller, info: Value, aws_auth: Option<Value>) -> ApiServer {
+pub(crate) fn api_server(
+    h: &Home,
+    who: &Caller,
+    info: Value,
+    aws_auth: Option<Value>,
+) -> ApiServer {
     ApiServer::start_with(
         h.path(),
         CLUSTER,
@@ -112,7 +117,7 @@ fn api_server(h: &Home, who: &Caller, info: Value, aws_auth: Option<Value>) -> A
 }
 
 /// A kubeconfig whose current context `eks` runs `kctx token` for CLUSTER with `extra` args.
-fn kubeconfig(h: &Home, server: &str, ca_data: &str, extra: &[&str]) -> PathBuf {
+pub(crate) fn kubeconfig(h: &Home, server: &str, ca_data: &str, extra: &[&str]) -> PathBuf {
     let args: Vec<String> = ["token", "--cluster-name", CLUSTER, "--region", "us-west-2"]
         .iter()
         .chain(extra)
@@ -127,7 +132,7 @@ fn kubeconfig(h: &Home, server: &str, ca_data: &str, extra: &[&str]) -> PathBuf 
     )
 }
 
-fn kctx(h: &Home, cfg: &Path, eks: &FakeEks, ak: &str, sk: &str) -> Command {
+pub(crate) fn kctx(h: &Home, cfg: &Path, eks: &FakeEks, ak: &str, sk: &str) -> Command {
     let mut c = h.kctx();
     c.env("KUBECONFIG", cfg)
         .env("PATH", path_with_kctx(h))
@@ -140,7 +145,7 @@ fn kctx(h: &Home, cfg: &Path, eks: &FakeEks, ak: &str, sk: &str) -> Command {
     c
 }
 
-fn code(o: &std::process::Output) -> i32 {
+pub(crate) fn code(o: &std::process::Output) -> i32 {
     o.status.code().unwrap()
 }
 
@@ -156,7 +161,7 @@ fn aws_auth_reads(s: &ApiServer) -> usize {
         .count()
 }
 
-const WRITES: [&str; 6] = [
+pub(crate) const WRITES: [&str; 6] = [
     "CreateAccessEntry",
     "UpdateAccessEntry",
     "DeleteAccessEntry",
@@ -165,7 +170,7 @@ const WRITES: [&str; 6] = [
     "UpdateClusterConfig",
 ];
 
-fn writes(eks: &FakeEks) -> Vec<String> {
+pub(crate) fn writes(eks: &FakeEks) -> Vec<String> {
     eks.calls()
         .into_iter()
         .filter(|c| WRITES.contains(&c.as_str()))
@@ -184,12 +189,19 @@ fn the_verdict_follows_each_authentication_mode() {
     );
     let roles =
         format!("- rolearn: arn:aws:iam::{ACCT}:role/someone-else\n  username: x\n  groups: [x]\n");
-    let s = api_server(
-        &h,
-        &me,
-        json!({"username": "alice", "groups": ["devs"]}),
-        Some(config_map(&roles, &users, "")),
-    );
+    // the cluster knows alice as the mapping says, and RBAC lets group devs read pods
+    let alice = json!({"username": "alice:123456789012", "groups": ["devs", "system:authenticated"],
+        "rbac": [{"namespace": null, "via": "ClusterRoleBinding \"devs\" of ClusterRole \"pod-reader\" to Group \"devs\"",
+                  "rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"]}]}]});
+    let s = api_server(&h, &me, alice.clone(), Some(config_map(&roles, &users, "")));
+    let ids = h.path().join(format!("identities-{CLUSTER}.json"));
+    let known_as = |info: Option<Value>| {
+        let v = match info {
+            Some(i) => json!({&me.ak: i}),
+            None => json!({}),
+        };
+        std::fs::write(&ids, v.to_string()).unwrap()
+    };
     let cfg = kubeconfig(&h, &s.url, &s.ca_data(), &[]);
     let mapped = "mapped by aws-auth mapUsers line 1: user \"alice:123456789012\", groups devs; RBAC decides what they may do";
 
@@ -256,15 +268,17 @@ fn the_verdict_follows_each_authentication_mode() {
     );
     assert_eq!(aws_auth_reads(&s), before);
 
-    // API: aws-auth is not read, however well it maps the caller
+    // API: aws-auth is not read, however well it maps the caller, and EKS refuses it
     let eks = FakeEks::start(h.path(), &eks_state("API", json!({})));
+    known_as(None);
     let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk).arg("access"));
     let out = stdout(&o);
     assert_eq!(code(&o), 3, "{out}");
     assert!(
-        out.contains("no access entry for this principal (mode API: aws-auth is not read)"),
+        out.contains("verdict:       no access entry for this principal (mode API: aws-auth is not read): kubectl will get Unauthorized"),
         "{out}"
     );
+    assert!(out.ends_with("(the cluster refuses it: 401)\n"), "{out}");
     assert!(!out.contains("aws-auth:"), "{out}");
     assert_eq!(aws_auth_reads(&s), before);
 
@@ -280,6 +294,9 @@ fn the_verdict_follows_each_authentication_mode() {
         &users.replace("  - devs\n", "  - system:masters\n"),
         "",
     )));
+    known_as(Some(
+        json!({"username": "alice:123456789012", "groups": ["system:masters", "system:authenticated"]}),
+    ));
     let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk).arg("access"));
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}");
@@ -294,6 +311,9 @@ fn the_verdict_follows_each_authentication_mode() {
         &users.replace("  groups:\n  - devs\n", ""),
         "",
     )));
+    known_as(Some(
+        json!({"username": "alice:123456789012", "groups": ["system:authenticated"]}),
+    ));
     let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk).arg("access"));
     assert_eq!(code(&o), 4, "{}", stdout(&o));
     assert!(
@@ -304,20 +324,40 @@ fn the_verdict_follows_each_authentication_mode() {
         stdout(&o)
     );
 
+    // no mapping: the cluster refuses the identity, and so cannot even show aws-auth
     set(Some(config_map(&roles, "", "")));
+    known_as(None);
     let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk).arg("access"));
     assert_eq!(code(&o), 3, "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("aws-auth:      no mapping for this principal (read from the cluster"),
+        stdout(&o).contains("aws-auth:      the cluster (context \"eks\") does not accept this identity (401 Unauthorized)"),
         "{}",
         stdout(&o)
     );
     assert!(stdout(&o).contains(
-        "verdict:       no aws-auth mapping for this principal: kubectl will get Unauthorized"
+        "verdict:       the cluster refuses this identity (401 Unauthorized): no access entry or aws-auth mapping admits it"
     ));
+    // ... and read from a saved copy, the mapping is missing too
+    let saved = h.write(
+        "aws-auth.yaml",
+        &config_map_yaml(&config_map(&roles, "", "")),
+    );
+    let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk)
+        .arg("access")
+        .arg("--aws-auth-file")
+        .arg(&saved));
+    assert_eq!(code(&o), 3, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("verdict:       no aws-auth mapping for this principal: kubectl will get Unauthorized (the cluster refuses it: 401)"),
+        "{}",
+        stdout(&o)
+    );
 
     // mapAccounts admits the whole account: the username is the ARN itself, no groups
     set(Some(config_map("", "", &format!("- \"{ACCT}\"\n"))));
+    known_as(Some(
+        json!({"username": me.arn, "groups": ["system:authenticated"]}),
+    ));
     let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk).arg("access"));
     assert_eq!(code(&o), 4, "{}", stdout(&o));
     assert!(
@@ -326,14 +366,17 @@ fn the_verdict_follows_each_authentication_mode() {
         stdout(&o)
     );
 
+    // no ConfigMap: again only the creator could get in, and the cluster says it is not one
     set(None);
+    known_as(None);
     let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk).arg("access"));
     assert_eq!(code(&o), 3, "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("and no aws-auth ConfigMap: kubectl will get Unauthorized"),
+        stdout(&o).contains("verdict:       the cluster refuses this identity (401 Unauthorized)"),
         "{}",
         stdout(&o)
     );
+    known_as(Some(alice));
 }
 
 #[test]
@@ -343,7 +386,9 @@ fn an_identity_that_may_not_read_aws_auth_is_judged_from_what_is_known() {
     let s = api_server(
         &h,
         &me,
-        json!({"username": "viewer", "groups": ["viewers"], "restricted": true}),
+        json!({"username": "viewer", "groups": ["viewers", "system:authenticated"], "restricted": true,
+               "rbac": [{"namespace": "default", "via": "RoleBinding \"default/viewers\" of ClusterRole \"view\" to Group \"viewers\"",
+                         "rules": [{"verbs": ["get", "list", "watch"], "apiGroups": [""], "resources": ["pods"]}]}]}),
         Some(config_map("", "", "")),
     );
     let cfg = kubeconfig(&h, &s.url, &s.ca_data(), &[]);
@@ -352,7 +397,11 @@ fn an_identity_that_may_not_read_aws_auth_is_judged_from_what_is_known() {
     let out = stdout(&o);
     assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
     assert!(out.contains("aws-auth:      could not be read: this identity may not read kube-system/aws-auth in the cluster (context \"eks\") (403 Forbidden)"), "{out}");
-    assert!(out.contains("the cluster authenticates this identity (reading aws-auth gave 403 Forbidden, not 401 Unauthorized)"), "{out}");
+    assert!(out.contains("verdict:       the cluster authenticates this identity (SelfSubjectReview); no access entry; aws-auth could not be read (403 Forbidden), so which mapping admits this identity is unknown; the cluster says user \"viewer\", groups viewers,system:authenticated"), "{out}");
+    assert!(
+        out.contains("rights:        in default: pods: get list watch; deployments: —"),
+        "{out}"
+    );
     // list warns and still lists the entries
     let o = run(kctx(&h, &cfg, &eks, &me.ak, &me.sk).args(["access", "list"]));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -599,7 +648,8 @@ fn list_shows_access_entries_and_aws_auth_mappings() {
             "TYPE",
             "USERNAME",
             "GROUPS",
-            "POLICIES"
+            "POLICIES",
+            "NOTE"
         ]
     );
     assert_eq!(
@@ -611,25 +661,28 @@ fn list_shows_access_entries_and_aws_auth_mappings() {
             "admin"
         ]
     );
+    // each row says which key of aws-auth it comes from (issue 23)
     assert_eq!(
         lines[2],
         [
-            "aws-auth:1",
+            "aws-auth:mapRoles:1",
             &format!("arn:aws:iam::{ACCT}:role/nodes"),
             "role",
             "system:node:{{EC2PrivateDNSName}}",
             "system:bootstrappers,system:nodes",
+            "-",
             "-"
         ]
     );
     assert_eq!(
         lines[3],
         [
-            "aws-auth:1",
+            "aws-auth:mapUsers:1",
             &format!("arn:aws:iam::{ACCT}:user/alice"),
             "user",
             "alice",
             "devs",
+            "-",
             "-"
         ]
     );
@@ -709,8 +762,7 @@ fn grant_takes_entry_types_groups_and_usernames_checked_before_the_call() {
         "grant",
         &dev,
         "--kubernetes-groups",
-        "devs",
-        "qa",
+        "devs,qa",
         "--username",
         "dev:{{SessionName}}",
     ]));
@@ -1230,4 +1282,218 @@ fn a_partial_failure_reports_exactly_what_was_created_and_keeps_the_mode() {
         ]
     );
     assert_eq!(eks2.state()["clusters"][CLUSTER]["mode"], "API");
+}
+
+/// Issue 19, item 2: a mapping that spells `rolearn` twice is read as the authenticator reads
+/// it (the bytewise-last key: `rolearn`), shown as ambiguous, and never migrated.
+#[test]
+fn an_ambiguous_mapping_is_matched_as_the_authenticator_reads_it_and_never_migrated() {
+    let h = Home::new();
+    let intern = format!("arn:aws:iam::{ACCT}:role/intern");
+    let ci = format!("arn:aws:iam::{ACCT}:role/ci-admin");
+    let file = h.write(
+        "aws-auth.yaml",
+        &config_map_yaml(&config_map(
+            &format!("- RoleARN: {intern}\n  rolearn: {ci}\n  username: admin\n  groups: [system:masters]\n"),
+            "",
+            "",
+        )),
+    );
+    let eks = FakeEks::start(h.path(), &eks_state("CONFIG_MAP", json!({})));
+    let access_as = |role: &str, args: &[&str]| {
+        let cfg = kubeconfig(&h, "https://127.0.0.1:9", "", &["--role-arn", role]);
+        run(kctx(&h, &cfg, &eks, AK, SK)
+            .arg("access")
+            .args(args)
+            .arg("--aws-auth-file")
+            .arg(&file))
+    };
+    // intern, whose ARN comes first in the YAML, is not mapped at all
+    let o = access_as(&intern, &[]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 3, "{out}{}", stderr(&o));
+    assert!(
+        out.contains("aws-auth:      no mapping for this principal"),
+        "{out}"
+    );
+    // ci-admin is the admin, and the mapping is said to be ambiguous
+    let o = access_as(&ci, &[]);
+    let out = stdout(&o);
+    assert_eq!(code(&o), 0, "{out}{}", stderr(&o));
+    assert!(out.contains("  AMBIGUOUS:   keys \"RoleARN\", \"rolearn\" all set rolearn (the authenticator reads \"rolearn\")"), "{out}");
+    assert!(out.contains("verdict:       granted by aws-auth mapRoles line 1 (an AMBIGUOUS mapping: see the note): user \"admin\" in system:masters"), "{out}");
+    // list shows it
+    let o = access_as(&ci, &["list"]);
+    let out = stdout(&o);
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("aws-auth:mapRoles:1"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(row.contains(&ci) && !row.contains(&intern), "{row}");
+    assert!(row.ends_with("AMBIGUOUS: keys \"RoleARN\", \"rolearn\" all set rolearn (the authenticator reads \"rolearn\")"), "{row}");
+    // migrate skips it, with the reason, and keeps aws-auth (no API)
+    let o = access_as(
+        &ci,
+        &[
+            "migrate",
+            "--target-authentication-mode",
+            "API",
+            "-o",
+            "json",
+        ],
+    );
+    let j: Value = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|_| panic!("{}{}", stdout(&o), stderr(&o)));
+    let plan = j["plan"].as_array().unwrap();
+    assert_eq!(plan.len(), 1, "{j}");
+    assert_eq!(plan[0]["action"], "skip");
+    assert!(
+        plan[0]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("ambiguous: keys \"RoleARN\", \"rolearn\" all set rolearn"),
+        "{j}"
+    );
+    assert_eq!(
+        j["mode_changes"],
+        json!([{"from": "CONFIG_MAP", "to": "API_AND_CONFIG_MAP", "one_way": true}])
+    );
+    let o = access_as(&ci, &["migrate", "--approve"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        !writes(&eks).iter().any(|w| w == "CreateAccessEntry"),
+        "{:?}",
+        eks.calls()
+    );
+}
+
+/// Issue 19, item 2: `mapRoles` written without `|` is a list, not the string a ConfigMap
+/// holds: the copy is refused with one line naming the key, not read as "no mappings".
+#[test]
+fn a_map_roles_that_is_not_a_string_is_reported_invalid() {
+    let h = Home::new();
+    let file = h.write(
+        "aws-auth.yaml",
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles:\n  - rolearn: arn:aws:iam::{ACCT}:role/admin\n    groups: [system:masters]\n"),
+    );
+    let eks = FakeEks::start(h.path(), &eks_state("CONFIG_MAP", json!({})));
+    let cfg = kubeconfig(&h, "https://127.0.0.1:9", "", &[]);
+    let me = new_user("reader");
+    let k = |args: &[&str]| {
+        run(kctx(&h, &cfg, &eks, &me.ak, &me.sk)
+            .arg("access")
+            .args(args)
+            .arg("--aws-auth-file")
+            .arg(&file))
+    };
+    let why = format!("{}: data.mapRoles is a list, not a string (a YAML list or mapping written without `|`?): not a valid ConfigMap, the API server refuses it", file.display());
+    let o = k(&[]);
+    assert_eq!(code(&o), 1, "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("aws-auth:      could not be read: {why}")),
+        "{}",
+        stdout(&o)
+    );
+    let o = k(&["list"]);
+    assert!(
+        stderr(&o).contains(&format!("kctx: warning: aws-auth could not be read: {why}")),
+        "{}",
+        stderr(&o)
+    );
+    let o = k(&["migrate"]);
+    assert_eq!(code(&o), 1);
+    let e = stderr(&o);
+    assert!(
+        e.contains(&why) && e.contains("kctx plans nothing without it"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+/// Issue 19, items 3 and 19: `--kubernetes-groups` takes one value per flag (or commas), so
+/// the positional CLUSTER is the cluster; a namespace scope and a policy ARN are checked
+/// before any call.
+#[test]
+fn grant_keeps_its_cluster_and_checks_scope_and_policy_before_any_call() {
+    let h = Home::new();
+    let mut st = eks_state("API", json!({}));
+    st["clusters"]["prod"] = json!({"mode": "API", "entries": {}});
+    let eks = FakeEks::start(h.path(), &st);
+    let cfg = kubeconfig(&h, "https://127.0.0.1:9", "", &[]);
+    let dev = format!("arn:aws:iam::{ACCT}:role/dev");
+    let g = |args: &[&str]| {
+        run(kctx(&h, &cfg, &eks, AK, SK)
+            .args(["access", "grant"])
+            .args(args))
+    };
+    let o = g(&[&dev, "--kubernetes-groups", "devs", "prod"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("created access entry {dev} (STANDARD, Kubernetes groups devs) on cluster prod\n")
+    );
+    let state = eks.state();
+    assert_eq!(
+        state["clusters"]["prod"]["entries"][&dev]["groups"],
+        json!(["devs"])
+    );
+    assert!(state["clusters"][CLUSTER]["entries"]
+        .as_object()
+        .unwrap()
+        .is_empty());
+    // repeated and comma-separated values, kubectl style
+    let ops = format!("arn:aws:iam::{ACCT}:role/ops");
+    ok(kctx(&h, &cfg, &eks, AK, SK).args([
+        "access",
+        "grant",
+        &ops,
+        "--kubernetes-groups",
+        "a,b",
+        "--kubernetes-groups",
+        "c",
+    ]));
+    assert_eq!(
+        eks.state()["clusters"][CLUSTER]["entries"][&ops]["groups"],
+        json!(["a", "b", "c"])
+    );
+    // refused before any call, one line each
+    let before = eks.calls().len();
+    for (args, want) in [
+        (
+            vec![dev.as_str(), "--policy", "view", "--namespace", ""],
+            "kctx: error: --namespace \"\" is empty: an access policy's namespace scope names namespaces",
+        ),
+        (
+            vec![dev.as_str(), "--policy", "view", "-n", "Dev_Team"],
+            "kctx: error: invalid namespace \"Dev_Team\" for an access policy's scope",
+        ),
+        (
+            vec![
+                dev.as_str(),
+                "--policy",
+                "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy/../AmazonEKSViewPolicy",
+            ],
+            "is not an access policy ARN: it must be exactly arn:aws:eks::aws:cluster-access-policy/NAME",
+        ),
+    ] {
+        let o = g(&args);
+        assert_eq!(code(&o), 1, "{args:?}");
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    }
+    assert_eq!(eks.calls().len(), before, "{:?}", eks.calls());
+    // a well-formed name EKS does not offer is refused after ListAccessPolicies, before writing
+    let n = writes(&eks).len();
+    let o = g(&[&dev, "--policy", "AmazonEksViewPolicy"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("EKS has no access policy named \"AmazonEksViewPolicy\"; did you mean AmazonEKSViewPolicy?"), "{}", stderr(&o));
+    assert_eq!(writes(&eks).len(), n);
+    // a wildcard namespace goes through as EKS takes it
+    ok(kctx(&h, &cfg, &eks, AK, SK).args([
+        "access", "grant", &dev, "--policy", "view", "-n", "dev-*,qa",
+    ]));
+    assert_eq!(
+        eks.state()["clusters"][CLUSTER]["entries"][&dev]["policies"],
+        json!([{"policyArn": VIEW, "accessScope": {"type": "namespace", "namespaces": ["dev-*", "qa"]}}])
+    );
 }

@@ -324,6 +324,8 @@ pub struct ServerOpts {
     pub client_ca: Option<PathBuf>,
     /// only SelfSubjectReview v1beta1 (a cluster older than 1.28)
     pub old: bool,
+    /// no SelfSubjectReview at all (a cluster older than 1.27)
+    pub no_self_review: bool,
     /// the aws-auth ConfigMap (JSON) served from kube-system
     pub aws_auth: Option<serde_json::Value>,
     /// the server certificate's subjectAltName (default IP:127.0.0.1,DNS:localhost)
@@ -377,6 +379,9 @@ impl ApiServer {
         }
         if opts.old {
             cmd.arg("--old");
+        }
+        if opts.no_self_review {
+            cmd.arg("--no-self-review");
         }
         if let Some(cm) = &opts.aws_auth {
             let f = dir.join(format!("aws-auth-{cluster}.json"));

@@ -8,6 +8,7 @@ mod common;
 mod verify;
 
 mod access;
+mod access_cluster;
 mod add;
 mod arch;
 mod aws_auth;

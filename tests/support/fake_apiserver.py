@@ -7,6 +7,19 @@ presigned URL with the known secret of the access key and the server's *own* clu
 x-k8s-aws-id (EKS replays the URL against STS with that header; a token minted for another
 cluster fails here). Accepted requests to /version get a version document; others get 401.
 
+Authorization follows the Kubernetes API (authorization.k8s.io/v1): each identity in the
+--identities file may carry
+  "rbac": [{"namespace": "dev" or null (a ClusterRoleBinding), "rules": [PolicyRule...],
+            "via": 'RoleBinding "dev/x" of Role "y" to Group "g"'}]
+  "policies": [{"name": "AmazonEKSViewPolicy", "namespaces": ["dev"] or null, "rules": [...]}]
+RBAC rules match as the RBAC authorizer matches them (verbs, apiGroups, resources with
+subresources and `*`, resourceNames); group system:masters is allowed everything (the
+privileged-group authorizer). "policies" stand for EKS access policies, which EKS checks in an
+authorizer webhook: SelfSubjectAccessReview sees them, SelfSubjectRulesReview does not (it
+reports incomplete, as the API server does for a webhook). Every authenticated user has the
+system:basic-user and system:discovery rules. A minimal discovery (/api, /apis and their
+resource lists) lets kubectl map resource names.
+
 Usage: fake_apiserver.py --cert C --key K --cluster NAME --secrets FILE.json --log FILE
 Prints the port it listens on, then serves until killed or stdin closes.
 """
@@ -97,6 +110,119 @@ def verify(token, cluster, secrets, now):
     return ak
 
 
+BASIC_RULES = [
+    {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+     "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
+    {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]},
+]
+BASIC_NON_RESOURCE = [{"verbs": ["get"], "nonResourceURLs": [
+    "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
+    "/readyz", "/version", "/version/"]}]
+# group/version -> [(plural, namespaced, kind, short names)]: enough discovery for kubectl
+DISCOVERY = {
+    "v1": [("pods", True, "Pod", ["po"]), ("services", True, "Service", ["svc"]),
+           ("configmaps", True, "ConfigMap", ["cm"]), ("secrets", True, "Secret", []),
+           ("namespaces", False, "Namespace", ["ns"]), ("nodes", False, "Node", ["no"]),
+           ("serviceaccounts", True, "ServiceAccount", ["sa"])],
+    "apps/v1": [("deployments", True, "Deployment", ["deploy"]), ("replicasets", True, "ReplicaSet", ["rs"]),
+                ("statefulsets", True, "StatefulSet", ["sts"]), ("daemonsets", True, "DaemonSet", ["ds"])],
+    "batch/v1": [("jobs", True, "Job", []), ("cronjobs", True, "CronJob", ["cj"])],
+    "rbac.authorization.k8s.io/v1": [("roles", True, "Role", []), ("rolebindings", True, "RoleBinding", []),
+                                     ("clusterroles", False, "ClusterRole", []),
+                                     ("clusterrolebindings", False, "ClusterRoleBinding", [])],
+}
+
+
+def rule_allows(rule, attrs):
+    """The RBAC authorizer's VerbMatches && APIGroupMatches && ResourceMatches && ResourceNameMatches."""
+    verbs, groups = rule.get("verbs", []), rule.get("apiGroups", [])
+    resources, names = rule.get("resources", []), rule.get("resourceNames", [])
+    if "*" not in verbs and attrs.get("verb", "") not in verbs:
+        return False
+    if "*" not in groups and attrs.get("group", "") not in groups:
+        return False
+    sub = attrs.get("subresource", "")
+    combined = attrs.get("resource", "") + ("/" + sub if sub else "")
+    if not any(r == "*" or r == combined or (sub and r == "*/" + sub) for r in resources):
+        return False
+    return not names or attrs.get("name", "") in names
+
+
+def non_resource_allows(rule, attrs):
+    if "*" not in rule["verbs"] and attrs.get("verb", "") not in rule["verbs"]:
+        return False
+    path = attrs.get("path", "")
+    return any(u == "*" or u == path or (u.endswith("*") and path.startswith(u[:-1]))
+               for u in rule.get("nonResourceURLs", []))
+
+
+def scope_covers(namespaces, ns):
+    """An EKS access policy's scope: null is the cluster; else names, `dev-*` a prefix."""
+    if namespaces is None:
+        return True
+    return bool(ns) and any(ns.startswith(p[:-1]) if p.endswith("*") else ns == p for p in namespaces)
+
+
+def access_review(ident, spec):
+    """(allowed, reason) for a SelfSubjectAccessReview spec."""
+    if "system:masters" in ident.get("groups", []):
+        return True, ""
+    nra = spec.get("nonResourceAttributes")
+    if nra:
+        return any(non_resource_allows(r, nra) for r in BASIC_NON_RESOURCE), ""
+    ra = spec.get("resourceAttributes") or {}
+    ns = ra.get("namespace", "")
+    if any(rule_allows(r, ra) for r in BASIC_RULES):
+        return True, ""
+    for b in ident.get("rbac", []):
+        if (b.get("namespace") is None or b.get("namespace") == ns) and any(
+                rule_allows(r, ra) for r in b["rules"]):
+            return True, "RBAC: allowed by " + b.get("via", "a binding")
+    for p in ident.get("policies", []):
+        if scope_covers(p.get("namespaces"), ns) and any(rule_allows(r, ra) for r in p["rules"]):
+            return True, ""
+    return False, ""
+
+
+def rules_review(ident, ns):
+    """A SelfSubjectRulesReview status for namespace `ns`."""
+    if "system:masters" in ident.get("groups", []):
+        return {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}] + BASIC_RULES,
+                "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}] + BASIC_NON_RESOURCE,
+                "incomplete": False}
+    rules = list(BASIC_RULES)
+    for b in ident.get("rbac", []):
+        if b.get("namespace") is None or b.get("namespace") == ns:
+            rules.extend(b["rules"])
+    out = {"resourceRules": rules, "nonResourceRules": list(BASIC_NON_RESOURCE), "incomplete": False}
+    if ident.get("policies"):
+        out["incomplete"] = True
+        out["evaluationError"] = "webhook authorizer does not support user rule resolution"
+    return out
+
+
+def discovery(path):
+    """Legacy discovery documents, or None."""
+    if path == "/api":
+        return {"kind": "APIVersions", "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}
+    if path == "/apis":
+        groups = []
+        for gv in DISCOVERY:
+            if "/" in gv:
+                g, v = gv.split("/")
+                groups.append({"name": g, "versions": [{"groupVersion": gv, "version": v}],
+                               "preferredVersion": {"groupVersion": gv, "version": v}})
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+    gv = path[len("/api/"):] if path.startswith("/api/") else path[len("/apis/"):] if path.startswith("/apis/") else None
+    if gv in DISCOVERY:
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": [
+            {"name": n, "singularName": k.lower(), "namespaced": nsd, "kind": k, "shortNames": short,
+             "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}
+            for n, nsd, k, short in DISCOVERY[gv]]}
+    return None
+
+
 def status(code, reason, message):
     return code, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                   "message": message, "reason": reason, "code": code}
@@ -113,6 +239,8 @@ def main():
     ap.add_argument("--namespaces", default="default,kube-node-lease,kube-public,kube-system")
     ap.add_argument("--client-ca", help="accept client certificates signed by this CA")
     ap.add_argument("--old", action="store_true", help="serve SelfSubjectReview v1beta1 only")
+    ap.add_argument("--no-self-review", action="store_true",
+                    help="serve no SelfSubjectReview at all (a cluster older than 1.27)")
     ap.add_argument("--aws-auth", help="JSON file: the aws-auth ConfigMap")
     a = ap.parse_args()
     lock = threading.Lock()
@@ -149,11 +277,12 @@ def main():
                             return "cn:" + v, "ok", ""
             return None, "no credentials", token
 
-        def answer(self, method):
+        def answer(self, method, body=None):
             key, why, token = self.caller()
             path = self.path.split("?")[0]
             idents = load(a.identities, {})
             ident = idents.get(key) if key else None
+            spec = (body or {}).get("spec") or {}
             if path.startswith("/version") and (key and not key.startswith("token:") or ident):
                 code, body = 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-eks-test",
                                    "platform": "linux/amd64"}
@@ -161,7 +290,7 @@ def main():
                 code, body = status(401, "Unauthorized", "Unauthorized")
                 if key is not None:
                     why = "authenticated but not mapped to a Kubernetes user"
-            elif method == "POST" and path.endswith("/selfsubjectreviews") and (
+            elif method == "POST" and path.endswith("/selfsubjectreviews") and not a.no_self_review and (
                     "/v1beta1/" in path or not a.old):
                 version = "v1beta1" if "/v1beta1/" in path else "v1"
                 info = {k: ident[k] for k in ("username", "uid", "groups", "extra") if k in ident}
@@ -169,6 +298,21 @@ def main():
                                    "apiVersion": "authentication.k8s.io/" + version,
                                    "metadata": {"creationTimestamp": None},
                                    "status": {"userInfo": info}}
+            elif method == "POST" and path.endswith("/selfsubjectreviews"):
+                code, body = status(404, "NotFound", "the server could not find the requested resource")
+            elif method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews":
+                code, body = 201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+                                   "metadata": {"creationTimestamp": None}, "spec": spec,
+                                   "status": rules_review(ident, spec.get("namespace", ""))}
+            elif method == "POST" and path == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+                allowed, reason = access_review(ident, spec)
+                st = {"allowed": allowed}
+                if reason:
+                    st["reason"] = reason
+                code, body = 201, {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                                   "metadata": {"creationTimestamp": None}, "spec": spec, "status": st}
+            elif method == "GET" and discovery(path) is not None:
+                code, body = 200, discovery(path)
             elif ident.get("restricted"):
                 code, body = status(403, "Forbidden", "%s is forbidden: User \"%s\" cannot get resource"
                                     % (path, ident.get("username")))
@@ -207,10 +351,15 @@ def main():
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length", "0") or 0)
-            if length:
-                self.rfile.read(length)
-            self.answer("POST")
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else {}
+            except ValueError:
+                body = {}
+            self.answer("POST", body if isinstance(body, dict) else {})
 
+    # a deep accept queue: kctx sends its access reviews several at a time
+    ThreadingHTTPServer.request_queue_size = 64
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)

@@ -32,9 +32,16 @@ not start with "system:"; usernames may not start with system:, eks:, aws:, amaz
 {{SessionName}} needs a ':' before it. Mode changes only go CONFIG_MAP → API_AND_CONFIG_MAP → API.
 
 Usage: fake_eks.py --state FILE.json   (prints its port; exits when stdin closes)
+The cluster creator: DescribeCluster reports accessConfig.bootstrapClusterCreatorAdminPermissions
+("bootstrap", default true); "creator" names the IAM principal that created the cluster. As EKS
+does, the creator's admin is an access entry (STANDARD, AmazonEKSClusterAdminPolicy, cluster
+scope) in the modes that read entries: when the mode leaves CONFIG_MAP, that entry appears.
+
 State: {"account": "...", "region": "...", "page_size": 2, "deny": ["ListAccessEntries", ...],
         "fail_create": ["<principal arn>", ...] (CreateAccessEntry hits the entry limit),
-        "clusters": {"name": {"mode": "API", "entries": {"<principal arn>":
+        "loop_token": true (ListAccessEntries answers every page with the same nextToken),
+        "clusters": {"name": {"mode": "API", "bootstrap": true, "creator": "<principal arn>",
+            "entries": {"<principal arn>":
             {"type": "STANDARD", "username": "...", "groups": [...],
              "policies": [{"policyArn": "...", "accessScope": {"type": "cluster"}}]}}}}}
 Every call is appended to the state's "calls" list (GET /_state returns the state).
@@ -145,7 +152,8 @@ def main():
             doc = {"name": name, "arn": f"arn:aws:eks:{region}:{account}:cluster/{name}",
                    "status": c.get("status", "ACTIVE"), "endpoint": f"https://{name}.example",
                    "version": "1.31", "certificateAuthority": {"data": "QUJD"},
-                   "accessConfig": {"authenticationMode": c.get("mode", "API_AND_CONFIG_MAP")}}
+                   "accessConfig": {"authenticationMode": c.get("mode", "API_AND_CONFIG_MAP"),
+                                    "bootstrapClusterCreatorAdminPermissions": c.get("bootstrap", True)}}
             if c.get("outpost"):
                 doc["id"] = "2f0ac4b2-7d3e-4b8a-9f1e-0123456789ab"
                 doc["outpostConfig"] = {"outpostArns": [f"arn:aws:outposts:{region}:{account}:outpost/op-0abc"],
@@ -176,6 +184,8 @@ def main():
             status = "InProgress"
             if u["polls"] > state["update_polls"]:
                 status = "Successful"
+                if c.get("mode", "API_AND_CONFIG_MAP") == "CONFIG_MAP":
+                    creator_entry(c)
                 c["mode"] = u["mode"]
             return op, 200, {"update": {"id": parts[3], "status": status, "type": "AccessConfigUpdate",
                                         "params": [{"type": "AuthenticationMode", "value": u["mode"]}],
@@ -184,6 +194,8 @@ def main():
             if method == "GET":
                 op = "ListAccessEntries"
                 check(op)
+                if state.get("loop_token"):
+                    return op, 200, {"accessEntries": sorted(c["entries"])[:1], "nextToken": "again"}
                 return op, 200, page(sorted(c["entries"]), query, "accessEntries")
             if method == "POST":
                 op = "CreateAccessEntry"
@@ -271,6 +283,20 @@ def main():
                     raise ApiError(404, "ResourceNotFoundException", "The specified policy is not associated.")
                 return op, 200, {}
         raise ApiError(404, "NotFoundException", "unknown path")
+
+    def creator_entry(c):
+        """The creator's admin becomes an access entry once the mode reads entries."""
+        p = c.get("creator")
+        if not p or not c.get("bootstrap", True) or p in c["entries"]:
+            return
+        if ":role/" in p:
+            acct, role = p.split(":")[4], p.rsplit("/", 1)[1]
+            username = f"arn:aws:sts::{acct}:assumed-role/{role}/{{{{SessionName}}}}"
+        else:
+            username = p
+        c["entries"][p] = {"type": "STANDARD", "username": username, "groups": [], "policies": [
+            {"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+             "accessScope": {"type": "cluster"}}]}
 
     def validate(name, kind, groups, username, principal):
         kinds = ("STANDARD", "EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX")
@@ -362,6 +388,11 @@ def main():
 
         def do_DELETE(self):
             self._do("DELETE")
+
+    for c in state["clusters"].values():
+        c.setdefault("entries", {})
+        if c.get("mode", "API_AND_CONFIG_MAP") != "CONFIG_MAP":
+            creator_entry(c)
 
     # a deep accept queue: discovery opens dozens of connections at once
     ThreadingHTTPServer.request_queue_size = 256

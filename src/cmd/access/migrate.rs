@@ -1,6 +1,14 @@
 //! `kctx access migrate`: aws-auth's mappings → access entries (eksctl's rules, in
 //! `aws::migrate`), with the mode switches around them. A plan unless `--approve`; never
 //! deletes aws-auth.
+//!
+//! The cluster creator's admin (`bootstrapClusterCreatorAdminPermissions`) is in no mapping:
+//! in `CONFIG_MAP` mode it is invisible, and EKS makes it an access entry with
+//! AmazonEKSClusterAdminPolicy once the mode reads access entries. When the cluster shows that
+//! the caller is that creator (`kctx access`'s reconciliation), the plan names it in a
+//! `creator` row: its entry is kept — EKS's own when the mode switch made one, else kctx makes
+//! it — so a switch to `API` never loses it. When the creator cannot be told, the plan says
+//! that EKS will show it as an access entry after the switch.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -8,10 +16,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use serde_json::json;
 
-use super::{or_dash, read_aws_auth, resolve, AwsAuth};
+use super::check::{Ask, Facts};
+use super::{or_dash, read_aws_auth, AwsAuth};
 use crate::aws::access::AuthMode;
 use crate::aws::access::{self, Scope};
-use crate::aws::migrate::{self, Action, Planned};
+use crate::aws::auth_map::{Mapping, Matcher};
+use crate::aws::migrate::{self, Action, Planned, CREATOR};
 use crate::aws::{self};
 use crate::cli::{AccessTarget, AwsAuthArgs, ReportFormat};
 
@@ -31,6 +41,9 @@ struct Switch {
 struct Outcome {
     principal: String,
     created: bool,
+    /// The entry was there when kctx came to make it (EKS made the creator's at the switch).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    existed: bool,
     policy_associated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -39,6 +52,8 @@ struct Outcome {
 /// What the migration will do, decided from what was read; no call is made to decide it.
 struct Migration {
     planned: Vec<Planned>,
+    /// The cluster creator's hidden admin, when the caller is not shown to be the creator.
+    creator_note: Option<String>,
     /// aws-auth entries that could not be read (they block the switch to API).
     problems: Vec<String>,
     switches: Vec<Switch>,
@@ -55,6 +70,7 @@ impl Migration {
         target: AuthMode,
         planned: Vec<Planned>,
         problems: Vec<String>,
+        creator: &Creator,
     ) -> Self {
         let blockers = planned.iter().filter(|p| p.blocks_api()).count() + problems.len();
         let mut switches = Vec::new();
@@ -73,8 +89,15 @@ impl Migration {
                 one_way: true,
             });
         }
+        let creator_note = match creator {
+            Creator::Unknown if mode == AuthMode::ConfigMap => Some(
+                "the cluster creator (bootstrapClusterCreatorAdminPermissions) is an admin that no mapping shows; EKS makes it an access entry with AmazonEKSClusterAdminPolicy when the mode leaves CONFIG_MAP (`kctx access list` shows it then); run this as the creator to have it in the plan".to_owned(),
+            ),
+            _ => None,
+        };
         Self {
             planned,
+            creator_note,
             problems,
             switches,
             api_held_back,
@@ -113,6 +136,56 @@ impl Applied {
     fn created(&self) -> usize {
         self.outcomes.iter().filter(|o| o.created).count()
     }
+
+    fn existed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.existed).count()
+    }
+}
+
+/// Whether the cluster creator's hidden admin is in play, and whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Creator {
+    /// No hidden admin (`bootstrapClusterCreatorAdminPermissions` off, or already an entry).
+    None,
+    /// The caller is the creator: the cluster authenticates it and nothing maps it.
+    Caller(String),
+    /// There is one, but kctx cannot tell whose.
+    Unknown,
+}
+
+impl Creator {
+    fn of(f: &Facts) -> Self {
+        if f.access.bootstrap_creator_admin == Some(false) {
+            return Creator::None;
+        }
+        if f.assess().judged.creator {
+            return Creator::Caller(f.caller.principal_arn.clone());
+        }
+        match f.access.mode {
+            AuthMode::ConfigMap => Creator::Unknown,
+            _ => Creator::None,
+        }
+    }
+
+    /// The creator as a mapping EKS's rules turn into an admin entry (system:masters).
+    fn mapping(&self) -> Option<Mapping> {
+        let Creator::Caller(arn) = self else {
+            return None;
+        };
+        let matcher = if arn.contains(":role/") {
+            Matcher::Role { arn: arn.clone() }
+        } else {
+            Matcher::User { arn: arn.clone() }
+        };
+        Some(Mapping {
+            key: CREATOR,
+            line: 0,
+            matcher,
+            username: String::new(),
+            groups: vec!["system:masters".into()],
+            ambiguous: None,
+        })
+    }
 }
 
 pub(crate) fn run(
@@ -123,15 +196,28 @@ pub(crate) fn run(
     a: &AwsAuthArgs,
     output: ReportFormat,
 ) -> Result<ExitCode> {
-    let r = resolve(cluster, t)?;
+    let facts = Facts::gather(&Ask {
+        cluster,
+        target: t,
+        aws_auth: a,
+        rights_in: None,
+    })?;
+    let r = &facts.r;
     let eks = r.eks();
-    let mode = eks.authentication_mode()?;
+    let mode = facts.access.mode;
     if mode == AuthMode::Api {
-        return already_api(&r, output);
+        return already_api(r, output);
     }
     // aws-auth: nothing is planned from a copy kctx could not read
-    let aws_auth = read_aws_auth(&r, a);
-    let (mappings, problems) = match &aws_auth {
+    let read_now;
+    let aws_auth = match &facts.aws_auth {
+        Some(x) => x,
+        None => {
+            read_now = read_aws_auth(r, a, &facts.reach);
+            &read_now
+        }
+    };
+    let (mut mappings, problems) = match aws_auth {
         AwsAuth::Read { map, .. } => (map.mappings.clone(), map.problems.clone()),
         AwsAuth::Absent { .. } => (Vec::new(), Vec::new()),
         other => bail!(
@@ -140,14 +226,17 @@ pub(crate) fn run(
             other.describe()
         ),
     };
-    let planned = plan_entries(&r, &eks, mode, &mappings)?;
-    let m = Migration::decide(mode, target_mode, planned, problems);
+    let count = mappings.len();
+    let creator = Creator::of(&facts);
+    mappings.splice(0..0, creator.mapping());
+    let planned = plan_entries(&facts, &eks, mode, &mappings)?;
+    let m = Migration::decide(mode, target_mode, planned, problems, &creator);
     let header = Header {
         cluster: &r.cluster,
         region: &r.target.region,
         mode,
-        aws_auth: &aws_auth,
-        mappings: mappings.len(),
+        aws_auth,
+        mappings: count,
     };
     if output == ReportFormat::Text {
         print!("{}", header.text());
@@ -172,7 +261,18 @@ pub(crate) fn run(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    // --approve
+    approved(&facts, &eks, &m, &header, output)
+}
+
+/// `--approve`: makes the changes and reports them.
+fn approved(
+    facts: &Facts,
+    eks: &access::Eks<'_>,
+    m: &Migration,
+    header: &Header<'_>,
+    output: ReportFormat,
+) -> Result<ExitCode> {
+    let r = &facts.r;
     let say = |line: String| {
         if output == ReportFormat::Text {
             println!("{line}");
@@ -183,14 +283,14 @@ pub(crate) fn run(
     if output == ReportFormat::Text {
         println!();
     }
-    let done = apply(&eks, &m, mode, &say)?;
+    let done = apply(eks, m, header.mode, &say)?;
     let ctx = r
         .context
         .as_deref()
         .map(|c| format!(" --context {}", crate::session::word_posix(c)))
         .unwrap_or_default();
-    let aws_auth_read = matches!(aws_auth, AwsAuth::Read { .. });
-    let closing = closing_lines(&m, &done, aws_auth_read, &ctx);
+    let aws_auth_read = matches!(header.aws_auth, AwsAuth::Read { .. });
+    let closing = closing_lines(m, &done, aws_auth_read, &ctx);
     match output {
         ReportFormat::Text => {
             for l in &closing {
@@ -198,7 +298,7 @@ pub(crate) fn run(
             }
         }
         ReportFormat::Json => {
-            let mut v = report(&header, &m, true, Some(&done));
+            let mut v = report(header, m, true, Some(&done));
             v["authentication_mode_now"] = json!(done.final_mode);
             v["summary"] = json!(closing);
             println!("{}", serde_json::to_string_pretty(&v)?);
@@ -240,11 +340,12 @@ fn already_api(r: &super::Resolved, output: ReportFormat) -> Result<ExitCode> {
 /// eksctl's plan for each mapping, with the existing entries (none can be listed in
 /// CONFIG_MAP mode) and the IAM paths looked up in the caller's account.
 fn plan_entries(
-    r: &super::Resolved,
+    f: &Facts,
     eks: &access::Eks<'_>,
     mode: AuthMode,
     mappings: &[aws::auth_map::Mapping],
 ) -> Result<Vec<Planned>> {
+    let r = &f.r;
     let existing = if mode.reads_entries() {
         eks.list_entries()?
     } else {
@@ -258,7 +359,7 @@ fn plan_entries(
         )
     });
     let account = if needs_iam {
-        r.caller()?.account
+        f.caller.account.clone()
     } else {
         String::new()
     };
@@ -286,7 +387,16 @@ fn apply(
         switched.push(s.clone());
     }
     let creates = m.creates();
-    let outcomes: Vec<Outcome> = creates.iter().filter_map(|p| create(eks, p, say)).collect();
+    // the switch may have made entries (the creator's): those are kept, not made again
+    let now = if switched.is_empty() {
+        Vec::new()
+    } else {
+        eks.list_entries()?
+    };
+    let outcomes: Vec<Outcome> = creates
+        .iter()
+        .filter_map(|p| create(eks, p, &now, say))
+        .collect();
     let mut done = Applied {
         final_mode: switched.last().map_or(mode, |s| s.to),
         switched,
@@ -308,15 +418,34 @@ fn apply(
     Ok(done)
 }
 
-/// One planned entry: CreateAccessEntry, then its policy.
-fn create(eks: &access::Eks<'_>, p: &Planned, say: &dyn Fn(String)) -> Option<Outcome> {
+/// One planned entry: CreateAccessEntry, then its policy; an entry in `existing` (made by
+/// EKS at the mode switch) is kept as it is.
+fn create(
+    eks: &access::Eks<'_>,
+    p: &Planned,
+    existing: &[String],
+    say: &dyn Fn(String),
+) -> Option<Outcome> {
     let (principal, entry, policy) = p.new_entry()?;
     let mut o = Outcome {
         principal: principal.clone(),
         created: false,
+        existed: false,
         policy_associated: None,
         error: None,
     };
+    if existing.contains(&principal) {
+        say(format!(
+            "kept access entry {principal}: EKS made it when the mode changed{}",
+            if p.mapping.key == CREATOR {
+                " (the cluster creator's admin)"
+            } else {
+                ""
+            }
+        ));
+        o.existed = true;
+        return Some(o);
+    }
     if let Err(e) = eks.create_entry_with(&principal, &entry) {
         say(format!("FAILED to create access entry {principal}: {e:#}"));
         o.error = Some(format!("{e:#}"));
@@ -354,9 +483,13 @@ fn create(eks: &access::Eks<'_>, p: &Planned, say: &dyn Fn(String)) -> Option<Ou
 fn closing_lines(m: &Migration, done: &Applied, aws_auth_read: bool, ctx: &str) -> Vec<String> {
     let delete = format!("kubectl{ctx} delete configmap aws-auth -n kube-system");
     let mut closing = vec![format!(
-        "created {} of {} access entries; authentication mode is now {}",
+        "created {} of {} access entries{}; authentication mode is now {}",
         done.created(),
         m.creates().len(),
+        match done.existed() {
+            0 => String::new(),
+            n => format!(" ({n} already there)"),
+        },
         done.final_mode
     )];
     if done.failed() > 0 {
@@ -419,7 +552,12 @@ fn plan_table(planned: &[Planned]) -> String {
     ]
     .map(String::from)];
     for p in planned {
-        let at = format!("{}:{}", p.mapping.key, p.mapping.line);
+        let creator = p.mapping.key == CREATOR;
+        let at = if creator {
+            "creator".to_owned()
+        } else {
+            p.mapping.at()
+        };
         rows.push(match &p.action {
             Action::Create {
                 principal,
@@ -428,7 +566,9 @@ fn plan_table(planned: &[Planned]) -> String {
                 groups,
                 policy,
             } => {
-                let note = if *principal != p.mapping.principal() {
+                let note = if creator {
+                    "the cluster creator's admin (bootstrapClusterCreatorAdminPermissions): kept as an access entry (EKS's, when the mode switch makes it)".to_owned()
+                } else if *principal != p.mapping.principal() {
                     "IAM path restored".to_owned()
                 } else {
                     "-".to_owned()
@@ -513,6 +653,9 @@ fn steps_text(m: &Migration) -> String {
             m.blockers
         ));
     }
+    if let Some(n) = &m.creator_note {
+        out.push_str(&format!("note: {n}\n"));
+    }
     out
 }
 
@@ -529,6 +672,7 @@ fn report(
         "aws_auth": h.aws_auth.describe(),
         "plan": m.planned,
         "problems": m.problems,
+        "cluster_creator": m.creator_note,
         "mode_changes": m.switches,
         "approved": approved,
     });
@@ -592,7 +736,8 @@ mod tests {
             serde_json::json!({ "mapRoles": map_roles })
                 .as_object()
                 .unwrap(),
-        );
+        )
+        .unwrap();
         migrate::plan(&m.mappings, &[], "aws", |mp| Lookup::Found(mp.principal()))
     }
 
@@ -603,7 +748,13 @@ mod tests {
 
     #[test]
     fn config_map_switches_first_and_api_only_when_nothing_is_left_behind() {
-        let m = Migration::decide(AuthMode::ConfigMap, AuthMode::Api, planned(ADMIN), vec![]);
+        let m = Migration::decide(
+            AuthMode::ConfigMap,
+            AuthMode::Api,
+            planned(ADMIN),
+            vec![],
+            &Creator::None,
+        );
         let to: Vec<AuthMode> = m.switches.iter().map(|s| s.to).collect();
         assert_eq!(to, [AuthMode::ApiAndConfigMap, AuthMode::Api]);
         assert_eq!(m.creates().len(), 1);
@@ -616,6 +767,7 @@ mod tests {
             AuthMode::Api,
             planned(&both),
             vec![],
+            &Creator::None,
         );
         assert!(m.api_held_back);
         assert_eq!(m.blockers, 1);
@@ -627,6 +779,7 @@ mod tests {
             AuthMode::Api,
             planned(ADMIN),
             vec!["mapRoles line 9: not a mapping".into()],
+            &Creator::None,
         );
         assert!(m.api_held_back);
 
@@ -635,6 +788,7 @@ mod tests {
             AuthMode::ApiAndConfigMap,
             vec![],
             vec![],
+            &Creator::None,
         );
         assert!(m.nothing_to_do());
     }
@@ -646,12 +800,14 @@ mod tests {
             AuthMode::ApiAndConfigMap,
             planned(ADMIN),
             vec![],
+            &Creator::None,
         );
         let ok = Applied {
             switched: vec![],
             outcomes: vec![Outcome {
                 principal: "arn:aws:iam::1:role/admin".into(),
                 created: true,
+                existed: false,
                 policy_associated: Some(true),
                 error: None,
             }],
@@ -675,5 +831,50 @@ mod tests {
         };
         let lines = closing_lines(&m, &failed, true, "");
         assert_eq!(lines[1], "failed: arn:aws:iam::1:role/admin");
+    }
+
+    #[test]
+    fn the_creator_is_kept_as_an_admin_entry_or_noted() {
+        let me = Creator::Caller("arn:aws:iam::1:role/builder".into());
+        let mappings: Vec<Mapping> = me.mapping().into_iter().collect();
+        let plan = migrate::plan(&mappings, &[], "aws", |mp| Lookup::Found(mp.principal()));
+        let m = Migration::decide(AuthMode::ConfigMap, AuthMode::Api, plan, vec![], &me);
+        let creates = m.creates();
+        assert_eq!(creates.len(), 1);
+        let (principal, entry, policy) = creates[0].new_entry().unwrap();
+        assert_eq!(principal, "arn:aws:iam::1:role/builder");
+        assert_eq!(
+            (entry.kind.as_deref(), entry.username, entry.groups.len()),
+            (Some("STANDARD"), None, 0)
+        );
+        assert!(policy.unwrap().ends_with("/AmazonEKSClusterAdminPolicy"));
+        assert!(
+            plan_table(&m.planned).contains("creator   arn:aws:iam::1:role/builder   create"),
+            "{}",
+            plan_table(&m.planned)
+        );
+        assert!(m.creator_note.is_none());
+        // nothing blocks API: the switch is planned
+        assert_eq!(m.switches.last().map(|s| s.to), Some(AuthMode::Api));
+        // the creator is someone else: said, and not in the plan
+        let m = Migration::decide(
+            AuthMode::ConfigMap,
+            AuthMode::Api,
+            vec![],
+            vec![],
+            &Creator::Unknown,
+        );
+        assert!(steps_text(&m).contains("note: the cluster creator (bootstrapClusterCreatorAdminPermissions) is an admin that no mapping shows"), "{}", steps_text(&m));
+        let m = Migration::decide(
+            AuthMode::ApiAndConfigMap,
+            AuthMode::Api,
+            vec![],
+            vec![],
+            &Creator::Unknown,
+        );
+        assert!(
+            m.creator_note.is_none(),
+            "in API_AND_CONFIG_MAP the creator's admin is an entry already"
+        );
     }
 }

@@ -1,8 +1,13 @@
 //! `kctx access`: may the caller use the cluster — through an access entry or the aws-auth
-//! ConfigMap, by EKS's rules for the cluster's authentication mode; `list`, `grant`, `revoke`,
-//! and `migrate` (aws-auth → access entries, in `migrate.rs`).
+//! ConfigMap, by EKS's rules for the cluster's authentication mode, reconciled with what the
+//! cluster itself answers (`check.rs`); what it may do there (`check.rs`, `can_i.rs`); what
+//! access policies allow (`policies.rs`); `list`, `grant`, `revoke`, and `migrate` (aws-auth →
+//! access entries, in `migrate.rs`).
 
+mod can_i;
+mod check;
 mod migrate;
+mod policies;
 
 use std::process::ExitCode;
 
@@ -10,8 +15,8 @@ use anyhow::{bail, Result};
 use serde_json::{json, Value};
 
 use super::Run;
-use crate::aws::access::{self, AuthMode, Eks, Entry, NewEntry, Scope};
-use crate::aws::auth_map::{self, AuthMap};
+use crate::aws::access::{self, Eks, Entry, NewEntry, Scope};
+use crate::aws::auth_map::AuthMap;
 use crate::aws::identity::{self, Caller};
 use crate::aws::{self, AwsArgs};
 use crate::cli::{
@@ -21,9 +26,11 @@ use crate::cli::{
 use crate::kube::{self, CallError};
 use crate::kubeconfig::{EksExec, Kind, Merged};
 
-/// Exit codes of `kctx access` (check): 0 granted, these otherwise, 1 for errors.
-pub(crate) const EXIT_NO_ENTRY: u8 = 3;
-pub(crate) const EXIT_ENTRY_GRANTS_NOTHING: u8 = 4;
+/// Exit codes of `kctx access` (check): 0 granted, these otherwise, 1 for errors and when
+/// nothing decides. `kctx access can-i` answers no with [`EXIT_GRANTS_NOTHING`].
+pub(crate) const EXIT_REFUSED: u8 = 3;
+pub(crate) const EXIT_GRANTS_NOTHING: u8 = 4;
+pub(crate) const EXIT_UNKNOWN: u8 = 1;
 
 /// A resolved cluster with the credentials to act on it.
 struct Resolved {
@@ -35,6 +42,10 @@ struct Resolved {
     context: Option<String>,
     /// Whether the context was asked for (or is the current one), not just found.
     from_context: bool,
+    /// Whether the cluster, reached through `context`, sees the identity checked here (the
+    /// context's own credentials, no `--profile` instead): only then do its answers (who it
+    /// says the caller is, what it lets it do) speak for the caller.
+    speaks_for_caller: bool,
 }
 
 impl Resolved {
@@ -110,6 +121,7 @@ fn resolve(cluster: Option<&str>, t: &AccessTarget) -> Result<Resolved> {
         target,
         cluster,
         context,
+        speaks_for_caller: from_context && t.profile.is_none(),
         from_context,
     })
 }
@@ -186,57 +198,72 @@ impl AwsAuth {
     }
 }
 
-/// Reads aws-auth from `--aws-auth-file`, else from the cluster through the kubeconfig
-/// context (with that context's credentials).
-fn read_aws_auth(r: &Resolved, a: &AwsAuthArgs) -> AwsAuth {
-    if let Some(f) = &a.aws_auth_file {
-        let shown = f.display().to_string();
-        let text = match std::fs::read_to_string(f) {
-            Ok(t) => t,
-            Err(e) => {
-                return AwsAuth::Unreadable {
-                    why: format!("cannot read {shown}: {e}"),
-                }
-            }
-        };
-        return match crate::yaml::document::Document::parse(text) {
-            Ok(doc) => match doc.root().map(|r| doc.to_json(r)) {
-                Some(Ok(v)) => AwsAuth::Read {
-                    map: AuthMap::from_config_map(&v),
-                    from: shown,
-                },
-                _ => AwsAuth::Unreadable {
-                    why: format!("{shown}: not a ConfigMap"),
-                },
-            },
-            Err(e) => AwsAuth::Unreadable {
-                why: format!("{shown}: {e}"),
-            },
-        };
-    }
-    let Some(ctx) = &r.context else {
-        return AwsAuth::Unreadable {
-            why: format!(
-                "no kubeconfig context for cluster {:?} to reach it with (--aws-auth-file reads a saved copy)",
-                r.cluster
-            ),
-        };
-    };
-    let from = format!("the cluster (context {ctx:?})");
-    let m = Merged::load();
-    let cluster = match kube::connect(&m, ctx, a.request_timeout) {
-        Ok(c) => c,
+/// Reads aws-auth from a saved copy (`--aws-auth-file`).
+fn read_aws_auth_file(f: &std::path::Path) -> AwsAuth {
+    let shown = f.display().to_string();
+    let text = match std::fs::read_to_string(f) {
+        Ok(t) => t,
         Err(e) => {
             return AwsAuth::Unreadable {
-                why: format!("{e:#}"),
+                why: format!("cannot read {shown}: {e}"),
             }
         }
     };
+    match crate::yaml::document::Document::parse(text) {
+        Ok(doc) => match doc.root().map(|r| doc.to_json(r)) {
+            Some(Ok(v)) => match AuthMap::from_config_map(&v) {
+                Ok(map) => AwsAuth::Read { map, from: shown },
+                Err(e) => AwsAuth::Unreadable {
+                    why: format!("{shown}: {e}"),
+                },
+            },
+            _ => AwsAuth::Unreadable {
+                why: format!("{shown}: not a ConfigMap"),
+            },
+        },
+        Err(e) => AwsAuth::Unreadable {
+            why: format!("{shown}: {e}"),
+        },
+    }
+}
+
+/// The cluster as reached through a kubeconfig context, or why it could not be.
+pub(super) type Reach = std::result::Result<kube::Cluster, String>;
+
+/// Connects to the cluster through the resolved context (nothing is sent yet).
+fn reach(r: &Resolved, timeout: std::time::Duration) -> Reach {
+    let Some(ctx) = &r.context else {
+        return Err(format!(
+            "no kubeconfig context for cluster {:?} to reach it with",
+            r.cluster
+        ));
+    };
+    kube::connect(&Merged::load(), ctx, timeout).map_err(|e| format!("{e:#}"))
+}
+
+/// Reads aws-auth from `--aws-auth-file`, else from the cluster through the kubeconfig
+/// context (with that context's credentials).
+fn read_aws_auth(r: &Resolved, a: &AwsAuthArgs, cluster: &Reach) -> AwsAuth {
+    if let Some(f) = &a.aws_auth_file {
+        return read_aws_auth_file(f);
+    }
+    let cluster = match cluster {
+        Ok(c) => c,
+        Err(why) if r.context.is_none() => {
+            return AwsAuth::Unreadable {
+                why: format!("{why} (--aws-auth-file reads a saved copy)"),
+            }
+        }
+        Err(why) => return AwsAuth::Unreadable { why: why.clone() },
+    };
+    let from = format!("the cluster (context {:?})", cluster.context);
     match cluster.config_map("kube-system", "aws-auth") {
         Ok(Some(cm)) => match serde_json::to_value(&cm) {
-            Ok(v) => AwsAuth::Read {
-                map: AuthMap::from_config_map(&v),
-                from,
+            Ok(v) => match AuthMap::from_config_map(&v) {
+                Ok(map) => AwsAuth::Read { map, from },
+                Err(e) => AwsAuth::Unreadable {
+                    why: format!("{from}: {e}"),
+                },
             },
             Err(e) => AwsAuth::Unreadable { why: e.to_string() },
         },
@@ -271,11 +298,13 @@ fn or_dash(v: &[String]) -> String {
 impl Run for AccessArgs {
     fn run(&self) -> Result<ExitCode> {
         match &self.command {
-            None => check(self),
+            None => check::run(self),
             Some(AccessCommand::List(a)) => a.run(),
             Some(AccessCommand::Grant(a)) => a.run(),
             Some(AccessCommand::Revoke(a)) => a.run(),
             Some(AccessCommand::Migrate(a)) => a.run(),
+            Some(AccessCommand::CanI(a)) => a.run(),
+            Some(AccessCommand::Policies(a)) => a.run(),
         }
     }
 }
@@ -332,280 +361,6 @@ impl Run for MigrateArgs {
     }
 }
 
-/// What EKS's rules for the mode conclude: (exit code, verdict).
-fn verdict(
-    mode: AuthMode,
-    entry: Option<&Entry>,
-    aws_auth: Option<&AwsAuth>,
-    found: Option<&auth_map::Found<'_>>,
-    principal: &str,
-) -> (u8, String) {
-    let api = mode.reads_entries();
-    let config_map = mode.reads_aws_auth();
-    // API and API_AND_CONFIG_MAP: an access entry for the principal decides
-    if let (true, Some(e)) = (api, entry) {
-        return if !e.grants_something() {
-            (
-                EXIT_ENTRY_GRANTS_NOTHING,
-                "the access entry exists but has no access policy and no Kubernetes groups: authenticated, but authorized for nothing".into(),
-            )
-        } else if e.policies.is_empty() {
-            (
-                0,
-                format!(
-                    "granted by access entry: Kubernetes groups {}; RBAC decides what they may do",
-                    e.groups.join(",")
-                ),
-            )
-        } else {
-            (0, format!("granted by access entry: {}", policies_line(e)))
-        };
-    }
-    if !config_map {
-        return (
-            EXIT_NO_ENTRY,
-            format!("no access entry for this principal (mode API: aws-auth is not read): kubectl will get Unauthorized (grant with `kctx access grant {principal} --policy view`)"),
-        );
-    }
-    let no_entry = if api { "no access entry; " } else { "" };
-    match (aws_auth, found) {
-        (_, Some(f)) => {
-            let m = f.mapping;
-            let at = format!("aws-auth {} line {}", m.key, m.line);
-            if let Some(why) = &f.refused {
-                (
-                    EXIT_NO_ENTRY,
-                    format!("{no_entry}{at} matches, but the cluster refuses this identity (401): {why}"),
-                )
-            } else if f.groups.iter().any(|g| g == "system:masters") {
-                (0, format!("{no_entry}granted by {at}: user {:?} in system:masters (cluster admin)", f.username))
-            } else if !f.groups.is_empty() {
-                (0, format!("{no_entry}mapped by {at}: user {:?}, groups {}; RBAC decides what they may do", f.username, f.groups.join(",")))
-            } else {
-                (
-                    EXIT_ENTRY_GRANTS_NOTHING,
-                    format!("{no_entry}mapped by {at} as user {:?} in no group: authenticated, but authorized only by RBAC bindings of that user, if any", f.username),
-                )
-            }
-        }
-        (Some(AwsAuth::Read { .. }), None) => (
-            EXIT_NO_ENTRY,
-            format!("{no_entry}no aws-auth mapping for this principal: kubectl will get Unauthorized"),
-        ),
-        (Some(AwsAuth::Absent { .. }), None) => (
-            EXIT_NO_ENTRY,
-            format!("{no_entry}and no aws-auth ConfigMap: kubectl will get Unauthorized"),
-        ),
-        (Some(AwsAuth::Unauthorized { .. }), None) => (
-            EXIT_NO_ENTRY,
-            format!("{no_entry}the cluster refuses this identity (401): no aws-auth mapping admits it"),
-        ),
-        (Some(AwsAuth::Forbidden { .. }), None) => (
-            0,
-            format!("{no_entry}the cluster authenticates this identity (reading aws-auth gave 403 Forbidden, not 401 Unauthorized), so an aws-auth mapping admits it; its groups are unknown, and RBAC decides what it may do"),
-        ),
-        (Some(AwsAuth::Unreadable { .. }) | None, None) => (
-            EXIT_NO_ENTRY,
-            format!("{no_entry}aws-auth could not be read, so whether it admits this principal is unknown"),
-        ),
-    }
-}
-
-/// What was learnt of the caller and the cluster, before anything is concluded.
-struct Facts {
-    r: Resolved,
-    mode: AuthMode,
-    caller: Caller,
-    entry: Option<Entry>,
-    /// Read when the mode reads it and no access entry decided already.
-    aws_auth: Option<AwsAuth>,
-}
-
-/// What EKS's rules conclude from the facts.
-struct Assessment<'f> {
-    found: Option<auth_map::Found<'f>>,
-    /// Mappings meant for the caller that do not apply (an IAM path in a rolearn, …).
-    near: Vec<String>,
-    code: u8,
-    verdict: String,
-}
-
-impl Facts {
-    fn gather(a: &AccessArgs) -> Result<Self> {
-        let r = resolve(a.cluster.as_deref(), &a.target)?;
-        let eks = r.eks();
-        let caller = r.caller()?;
-        let mode = eks.authentication_mode()?;
-        let entry = if mode.reads_entries() {
-            eks.find_for(&caller.principal_arn)?
-        } else {
-            None
-        };
-        let aws_auth =
-            (mode.reads_aws_auth() && entry.is_none()).then(|| read_aws_auth(&r, &a.aws_auth));
-        Ok(Self {
-            r,
-            mode,
-            caller,
-            entry,
-            aws_auth,
-        })
-    }
-
-    fn map(&self) -> Option<&AuthMap> {
-        match &self.aws_auth {
-            Some(AwsAuth::Read { map, .. }) => Some(map),
-            _ => None,
-        }
-    }
-
-    /// Matches the caller as the authenticator does, and applies the mode's rules.
-    fn assess(&self) -> Assessment<'_> {
-        let c = &self.caller;
-        let auth_caller = auth_map::Caller::new(&c.arn, &c.account, self.r.creds.access_key_id());
-        let map = self.map();
-        let found = map.zip(auth_caller.as_ref()).and_then(|(m, c)| m.find(c));
-        // a mapping meant for the caller that does not apply: also worth saying when
-        // mapAccounts catches the caller instead
-        let near: Vec<String> = match (map, &auth_caller, &found) {
-            (Some(m), Some(c), None) => m.near_misses(c),
-            (Some(m), Some(c), Some(f)) if f.mapping.key == "mapAccounts" => m.near_misses(c),
-            _ => Vec::new(),
-        };
-        let (code, verdict) = verdict(
-            self.mode,
-            self.entry.as_ref(),
-            self.aws_auth.as_ref(),
-            found.as_ref(),
-            &c.principal_arn,
-        );
-        Assessment {
-            found,
-            near,
-            code,
-            verdict,
-        }
-    }
-}
-
-fn check(a: &AccessArgs) -> Result<ExitCode> {
-    let facts = Facts::gather(a)?;
-    let x = facts.assess();
-    match a.output {
-        ReportFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&check_json(&facts, &x))?)
-        }
-        ReportFormat::Text => print!("{}", check_text(&facts, &x)),
-    }
-    Ok(ExitCode::from(x.code))
-}
-
-fn check_json(f: &Facts, x: &Assessment<'_>) -> Value {
-    let aws_auth_json = f.aws_auth.as_ref().map(|aa| {
-        json!({
-            "status": aa.describe(),
-            "mapping": x.found.as_ref().map(|m| json!({
-                "key": m.mapping.key, "line": m.mapping.line, "kind": m.mapping.kind(),
-                "principal": m.mapping.principal(), "username": m.username, "groups": m.groups,
-                "system_masters": m.groups.iter().any(|g| g == "system:masters"),
-                "refused": m.refused,
-            })),
-            "near_misses": x.near,
-            "problems": f.map().map(|m| m.problems.clone()).unwrap_or_default(),
-        })
-    });
-    json!({
-        "cluster": f.r.cluster,
-        "region": f.r.target.region,
-        "context": f.r.context.as_ref().filter(|_| f.r.from_context),
-        "authentication_mode": f.mode,
-        "caller": f.caller,
-        "access_entry": f.entry,
-        "aws_auth": aws_auth_json,
-        "aws_auth_may_apply": f.mode.reads_aws_auth(),
-        "granted": x.code == 0,
-        "verdict": x.verdict,
-    })
-}
-
-fn check_text(f: &Facts, x: &Assessment<'_>) -> String {
-    let mut out = String::new();
-    let mut line = |label: &str, value: &str| {
-        out.push_str(&format!("{:<15}{value}\n", format!("{label}:")));
-    };
-    line(
-        "cluster",
-        &format!("{} ({})", f.r.cluster, f.r.target.region),
-    );
-    if let (Some(c), true) = (&f.r.context, f.r.from_context) {
-        line("context", c);
-    }
-    line("auth mode", f.mode.as_str());
-    line("caller", &f.caller.arn);
-    line("principal", &f.caller.principal_arn);
-    if f.mode.reads_entries() {
-        match &f.entry {
-            None => line("access entry", "none"),
-            Some(e) => {
-                line("access entry", &format!("{} ({})", e.principal_arn, e.kind));
-                line(
-                    "  username",
-                    if e.username.is_empty() {
-                        "-"
-                    } else {
-                        &e.username
-                    },
-                );
-                line("  groups", &or_dash(&e.groups));
-                line("  policies", &policies_line(e));
-            }
-        }
-    }
-    if f.mode.reads_aws_auth() {
-        match (&f.aws_auth, &x.found) {
-            (None, _) => line("aws-auth", "not consulted (the access entry decides)"),
-            (Some(aa), Some(m)) => {
-                line(
-                    "aws-auth",
-                    &format!(
-                        "{} line {} ({}), {}",
-                        m.mapping.key,
-                        m.mapping.line,
-                        m.mapping.subject(),
-                        aa.describe()
-                    ),
-                );
-                line("  username", &m.username);
-                line(
-                    "  groups",
-                    &format!(
-                        "{}{}",
-                        or_dash(&m.groups),
-                        if m.groups.iter().any(|g| g == "system:masters") {
-                            " (system:masters: cluster admin)"
-                        } else {
-                            ""
-                        }
-                    ),
-                );
-            }
-            (Some(aa @ AwsAuth::Read { .. }), None) => line(
-                "aws-auth",
-                &format!("no mapping for this principal ({})", aa.describe()),
-            ),
-            (Some(aa), None) => line("aws-auth", &aa.describe()),
-        }
-        for n in &x.near {
-            line("  note", n);
-        }
-        for p in f.map().map(|m| m.problems.as_slice()).unwrap_or_default() {
-            line("  skipped", p);
-        }
-    }
-    line("verdict", &x.verdict);
-    out
-}
-
 fn list(
     cluster: Option<&str>,
     t: &AccessTarget,
@@ -623,7 +378,13 @@ fn list(
             }
         }
     }
-    let aws_auth = mode.reads_aws_auth().then(|| read_aws_auth(&r, a));
+    let aws_auth = mode.reads_aws_auth().then(|| {
+        let cluster = match &a.aws_auth_file {
+            None => reach(&r, a.request_timeout),
+            Some(_) => Err(String::new()),
+        };
+        read_aws_auth(&r, a, &cluster)
+    });
     let mappings = match &aws_auth {
         Some(AwsAuth::Read { map, .. }) => map.mappings.clone(),
         _ => Vec::new(),
@@ -668,6 +429,7 @@ fn list(
                 "USERNAME",
                 "GROUPS",
                 "POLICIES",
+                "NOTE",
             ]
             .map(String::from)];
             for e in &entries {
@@ -682,11 +444,12 @@ fn list(
                     },
                     or_dash(&e.groups),
                     policies_line(e),
+                    "-".into(),
                 ]);
             }
             for m in &mappings {
                 rows.push([
-                    format!("aws-auth:{}", m.line),
+                    format!("aws-auth:{}", m.at()),
                     m.principal(),
                     m.kind().into(),
                     if m.username.is_empty() {
@@ -696,6 +459,9 @@ fn list(
                     },
                     or_dash(&m.groups),
                     "-".into(),
+                    m.ambiguous
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |why| format!("AMBIGUOUS: {why}")),
                 ]);
             }
             print!("{}", super::render_table(&rows));
@@ -717,12 +483,16 @@ fn grant(
     if !namespaces.is_empty() && policy.is_none() {
         bail!("--namespace scopes a --policy; give one");
     }
+    access::validate_namespaces(namespaces)?;
     let r = resolve(cluster, t)?;
     let policy_arn = policy
         .map(|p| access::policy_arn(p, r.partition()))
         .transpose()?;
     let scope = Scope::from_namespaces(namespaces);
     let eks = r.eks();
+    if let Some(arn) = &policy_arn {
+        known_policy(&eks, arn)?;
+    }
     let kind = new.kind.as_deref().unwrap_or("STANDARD");
     let existing = match eks.entry(principal)? {
         Some(e) => {
@@ -811,6 +581,29 @@ fn grant(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a policy EKS does not offer (ListAccessPolicies), before anything is created; when
+/// the list cannot be read, EKS's own answer to the association decides.
+fn known_policy(eks: &Eks<'_>, policy_arn: &str) -> Result<()> {
+    let name = access::policy_name(policy_arn);
+    let Ok(names) = eks.access_policy_names() else {
+        return Ok(());
+    };
+    if names.iter().any(|n| n == name) {
+        return Ok(());
+    }
+    let close: Vec<&String> = names
+        .iter()
+        .filter(|n| n.eq_ignore_ascii_case(name))
+        .collect();
+    match close.first() {
+        Some(n) => bail!("EKS has no access policy named {name:?}; did you mean {n}?"),
+        None => bail!(
+            "EKS has no access policy named {name:?} (`kctx access policies` explains the common ones; ListAccessPolicies lists {})",
+            names.join(", ")
+        ),
+    }
 }
 
 fn revoke(
