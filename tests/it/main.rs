@@ -20,6 +20,7 @@ mod fixtures;
 mod hardening;
 mod kubectl_e2e;
 mod sessions;
+mod sso;
 mod token_cli;
 mod ux;
 mod vectors;
