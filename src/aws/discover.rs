@@ -5,7 +5,9 @@
 //! (ListClusters, paginated) and describes them: at most [`PER_REGION`] requests in flight to
 //! one regional endpoint (EKS throttles per account and region) and [`CONCURRENCY`] in all, so
 //! the regions are searched side by side. A profile or region that fails is reported and the
-//! rest go on.
+//! rest go on. With an IAM Identity Center session ([`SsoScope`]), the identities are every
+//! (account, role) the session sees (see [`super::sso::accounts`]), and the regional bound is
+//! per account, since each account is known.
 
 use std::sync::Arc;
 
@@ -668,7 +670,13 @@ async fn search(
         }
         for region in &id.regions {
             let c = client(&id.creds, &id.target, region);
-            let (profile, region, sem) = (id.profile.clone(), region.clone(), limits(region));
+            // EKS throttles per account and region: an IAM Identity Center role's account is
+            // known, so each account gets its own regional bound
+            let bound = match &id.sso {
+                Some(r) => format!("{}/{region}", r.account_id),
+                None => region.clone(),
+            };
+            let (profile, region, sem) = (id.profile.clone(), region.clone(), limits(&bound));
             let (describe, all) = (scope.describe, scope.all_regions);
             let pb = progress.clone();
             let sso = id.sso.clone();

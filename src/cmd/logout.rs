@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 
 use super::Run;
-use crate::aws::sso::{cache, config, portal};
+use crate::aws::sso::{cache, config, login, portal};
 use crate::aws::{self, Profiles};
 use crate::cli::LogoutArgs;
 use crate::store::cache::{self as kcache, Cache, Payload};
@@ -20,13 +20,19 @@ impl Run for LogoutArgs {
         let profiles = Profiles::load(aws::profile_name(c.profile.as_deref()).as_deref())?;
         let session = config::for_login(&profiles, c.sso_session.as_deref(), c.profile.as_deref())?;
         let cached = cache::read(session.id());
-        if let Some(t) = cached
-            .as_ref()
-            .filter(|t| t.valid(SystemTime::now(), Duration::ZERO))
-        {
-            let rt = aws::runtime()?;
+        let rt = aws::runtime()?;
+        let now = SystemTime::now();
+        // an expired token is renewed first, so that the portal forgets its refresh token too
+        let live = match &cached {
+            Some(t) if t.valid(now, Duration::ZERO) => Some(t.access_token.clone()),
+            Some(t) if t.refreshable(now) => login::refresh(&session, t, &rt)
+                .ok()
+                .map(|n| n.access_token),
+            _ => None,
+        };
+        if let Some(token) = live {
             let client = portal::client(&session.region);
-            let call = portal::logout(&client, &t.access_token);
+            let call = portal::logout(&client, &token);
             match rt.block_on(async { tokio::time::timeout(Duration::from_secs(20), call).await }) {
                 Ok(Ok(())) => {}
                 // already signed out elsewhere

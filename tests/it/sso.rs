@@ -725,13 +725,20 @@ fn logout_signs_out_and_forgets_every_credential_of_the_session() {
         listed.contains("sso:corp/111111111111/ReadOnly") && listed.contains("profile:dev"),
         "{listed}"
     );
+    // an expired token is renewed first, so that the portal forgets the refresh token too
+    w.expire_token();
     w.reset_calls();
     let out = w.ok(w.kctx().args(["logout", "--sso-session", "corp"]));
     assert!(
         out.contains("Signed out of IAM Identity Center session \"corp\""),
         "{out}"
     );
-    assert_eq!(w.calls(), ["Logout"]);
+    assert_eq!(w.calls(), ["CreateToken", "Logout"]);
+    assert_eq!(
+        w.control(json!({}))["errors"],
+        json!({}),
+        "the portal accepted the Logout"
+    );
     assert!(!w.token_path().exists());
     let listed = w.ok(w.kctx().args(["cache", "list"]));
     assert!(

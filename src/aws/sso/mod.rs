@@ -134,30 +134,54 @@ fn sign_in_needed(
     )
 }
 
-/// The session's access token (see the module docs for when it is renewed or signed in
-/// anew). `profile` names the profile that led here, for messages.
+/// What to do next with a session's cached token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Use it as it is.
+    Use,
+    /// Renew it with its refresh token.
+    Refresh,
+    /// Sign in anew.
+    SignIn,
+    /// Fail, naming the `kctx login` to run.
+    Fail,
+}
+
+/// The rule (pure): a token with more than [`REFRESH_WINDOW`] left is used; one closer to its
+/// end is renewed when it can be (and a refresh has not just failed); a token that still works
+/// is used when it cannot be (as botocore does); otherwise a sign-in, when one is allowed.
+fn next_step(
+    cached: Option<&cache::CachedToken>,
+    now: SystemTime,
+    may_sign_in: bool,
+    refresh_failed: bool,
+) -> Step {
+    match cached {
+        Some(t) if t.valid(now, REFRESH_WINDOW) => Step::Use,
+        Some(t) if t.refreshable(now) && !refresh_failed => Step::Refresh,
+        Some(t) if t.valid(now, VALID_MARGIN) => Step::Use,
+        _ if may_sign_in => Step::SignIn,
+        _ => Step::Fail,
+    }
+}
+
+/// The session's access token, by [`next_step`]'s rule. A refresh or a sign-in happens under
+/// the session's lock, after reading the cache again (another process may have done it).
+/// `profile` names the profile that led here, for messages.
 pub(crate) fn access_token(
     session: &Session,
     profile: Option<&str>,
     rt: &tokio::runtime::Runtime,
 ) -> Result<String> {
-    let now = SystemTime::now();
-    let cached = cache::read(session.id());
-    if let Some(t) = cached.as_ref().filter(|t| t.valid(now, REFRESH_WINDOW)) {
-        return Ok(t.access_token.clone());
-    }
     let may = may_sign_in();
-    let refreshable = cached.as_ref().is_some_and(|t| t.refreshable(now));
-    if !may && !refreshable {
-        return match cached.filter(|t| t.valid(now, VALID_MARGIN)) {
-            Some(t) => Ok(t.access_token),
-            None => Err(sign_in_needed(
-                session,
-                profile,
-                cached_exists(session),
-                None,
-            )),
-        };
+    let cached = cache::read(session.id());
+    let now = SystemTime::now();
+    match (next_step(cached.as_ref(), now, may, false), cached) {
+        (Step::Use, Some(t)) => return Ok(t.access_token),
+        (Step::Fail, cached) => {
+            return Err(sign_in_needed(session, profile, cached.is_some(), None))
+        }
+        _ => {}
     }
     // one at a time: the others wait here, then find the token renewed or signed in
     let wait = if may {
@@ -166,51 +190,46 @@ pub(crate) fn access_token(
         Duration::from_secs(2)
     };
     let _lock = login::lock(session, wait);
-    let now = SystemTime::now();
     let cached = cache::read(session.id());
-    if let Some(t) = cached.as_ref().filter(|t| t.valid(now, REFRESH_WINDOW)) {
-        return Ok(t.access_token.clone());
-    }
-    let mut why = None;
-    if let Some(old) = cached.as_ref().filter(|t| t.refreshable(now)) {
-        match login::refresh(session, old, rt) {
-            Ok(t) => return Ok(t.access_token),
-            Err(RefreshError::Refused(code)) => {
-                why = Some(format!("its refresh was refused: {code}"))
+    let mut why: Option<String> = None;
+    // at most twice: a refresh that fails leaves Use, SignIn or Fail
+    loop {
+        let now = SystemTime::now();
+        match (next_step(cached.as_ref(), now, may, why.is_some()), &cached) {
+            (Step::Use, Some(t)) => return Ok(t.access_token.clone()),
+            (Step::Refresh, Some(old)) => match login::refresh(session, old, rt) {
+                Ok(t) => return Ok(t.access_token),
+                Err(RefreshError::Refused(code)) => {
+                    why = Some(format!("its refresh was refused: {code}"))
+                }
+                Err(RefreshError::Other(e)) => why = Some(format!("its refresh failed: {e:#}")),
+            },
+            (Step::SignIn, _) => {
+                eprintln!(
+                    "kctx: {} {}; signing in",
+                    session.shown(),
+                    if cached.is_some() {
+                        "has expired"
+                    } else {
+                        "is not signed in"
+                    }
+                );
+                let opts = login::Options {
+                    flow: Flow::AuthCode,
+                    open_browser: true,
+                };
+                return Ok(login::sign_in(session, opts, rt)?.access_token);
             }
-            Err(RefreshError::Other(e)) => why = Some(format!("its refresh failed: {e:#}")),
+            _ => {
+                return Err(sign_in_needed(
+                    session,
+                    profile,
+                    cached.is_some(),
+                    why.as_deref(),
+                ))
+            }
         }
     }
-    // a token that still works is used, as botocore does when a refresh fails
-    if let Some(t) = cached.as_ref().filter(|t| t.valid(now, VALID_MARGIN)) {
-        return Ok(t.access_token.clone());
-    }
-    if !may {
-        return Err(sign_in_needed(
-            session,
-            profile,
-            cached.is_some(),
-            why.as_deref(),
-        ));
-    }
-    eprintln!(
-        "kctx: {} {}; signing in",
-        session.shown(),
-        if cached.is_some() {
-            "has expired"
-        } else {
-            "is not signed in"
-        }
-    );
-    let opts = login::Options {
-        flow: Flow::AuthCode,
-        open_browser: true,
-    };
-    Ok(login::sign_in(session, opts, rt)?.access_token)
-}
-
-fn cached_exists(session: &Session) -> bool {
-    cache::path(session.id()).exists()
 }
 
 /// The role's credentials, through the session's token (GetRoleCredentials). A token the
@@ -358,6 +377,43 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_step_uses_renews_signs_in_or_fails() {
+        let now = cache::parse_time("2026-12-06T23:00:00Z").unwrap();
+        let token = |expires: &str, refreshable: bool| cache::CachedToken {
+            start_url: None,
+            region: None,
+            access_token: "t".into(),
+            expires_at: cache::parse_time(expires).unwrap(),
+            client_id: Some("c".into()),
+            client_secret: Some("s".into()),
+            registration_expires_at: Some("2027-03-01T00:00:00Z".into()),
+            refresh_token: refreshable.then(|| "r".into()),
+        };
+        let fresh = token("2026-12-06T23:30:00Z", true);
+        let closing = token("2026-12-06T23:10:00Z", true);
+        let closing_no_refresh = token("2026-12-06T23:10:00Z", false);
+        let expired = token("2026-12-06T22:00:00Z", true);
+        let dead = token("2026-12-06T22:00:00Z", false);
+        for may in [false, true] {
+            assert_eq!(next_step(Some(&fresh), now, may, false), Step::Use);
+            assert_eq!(next_step(Some(&closing), now, may, false), Step::Refresh);
+            // a failed refresh: a token that still works is used
+            assert_eq!(next_step(Some(&closing), now, may, true), Step::Use);
+            assert_eq!(
+                next_step(Some(&closing_no_refresh), now, may, false),
+                Step::Use
+            );
+            assert_eq!(next_step(Some(&expired), now, may, false), Step::Refresh);
+        }
+        assert_eq!(next_step(Some(&expired), now, false, true), Step::Fail);
+        assert_eq!(next_step(Some(&expired), now, true, true), Step::SignIn);
+        assert_eq!(next_step(Some(&dead), now, false, false), Step::Fail);
+        assert_eq!(next_step(Some(&dead), now, true, false), Step::SignIn);
+        assert_eq!(next_step(None, now, false, false), Step::Fail);
+        assert_eq!(next_step(None, now, true, false), Step::SignIn);
+    }
 
     #[test]
     fn login_modes_parse_and_messages_name_the_command() {
