@@ -1163,3 +1163,42 @@ fn add_all_writes_a_context_per_cluster_that_signs_through_the_session_and_prune
     ]));
     assert!(out.contains("0 pruned"), "{out}");
 }
+
+/// A profile that assumes a role with a source profile that signs in through the session: kctx
+/// renews (or asks for) the session's token first; the SDK's chain then does the rest.
+#[test]
+fn an_assumed_role_whose_source_profile_signs_in_through_the_session() {
+    let w = Sso::start(one_account("111111111111"), "111111111111");
+    let role = "arn:aws:iam::123456789012:role/kctx-sso-chained";
+    w.h.write(
+        ".aws/config",
+        &session_config(&format!(
+            "[profile dev]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\nregion = us-west-2\n[profile chained]\nrole_arn = {role}\nsource_profile = dev\nregion = us-west-2\n"
+        )),
+    );
+    w.ok(w.kctx().args(["login", "--profile", "chained"]));
+    w.expire_token();
+    w.reset_calls();
+    let mut c = w.kctx();
+    c.env("AWS_ENDPOINT_URL_STS", moto())
+        .args(["token", "--cluster-name", "alpha", "--profile", "chained"]);
+    let out = w.ok(&mut c);
+    exec_credential(&out);
+    assert_eq!(w.calls(), ["CreateToken", "GetRoleCredentials"], "kctx renewed, the SDK signed");
+    assert!(!moto_assumed(role).is_empty(), "the role was assumed in moto");
+    // revoked, not interactive: one line naming the profile and the session's login
+    w.expire_token();
+    w.control(json!({"revoke_refresh_tokens": true}));
+    let mut c = w.kctx();
+    c.env("AWS_ENDPOINT_URL_STS", moto())
+        .args(["token", "--cluster-name", "beta", "--profile", "chained"]);
+    let o = w.run(&mut c);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        is_one_line(&e)
+            && e.contains("profile \"chained\": IAM Identity Center session \"corp\" has expired")
+            && e.contains("run `kctx login --sso-session corp`"),
+        "{e}"
+    );
+}

@@ -144,8 +144,9 @@ pub(crate) fn of_profile(p: &Profiles, profile: &str) -> Result<Option<Session>>
     }))
 }
 
-/// The session `kctx login` / `kctx logout` mean: `--sso-session`, else `--profile`, else
-/// `AWS_PROFILE`, else the only `[sso-session]` of the config file.
+/// The session `kctx login` / `kctx logout` mean: `--sso-session`, else `--profile` (its own
+/// session, or its `source_profile`'s), else `AWS_PROFILE`, else the only `[sso-session]` of
+/// the config file.
 pub(crate) fn for_login(
     p: &Profiles,
     session: Option<&str>,
@@ -164,9 +165,12 @@ pub(crate) fn for_login(
                 config_file().display()
             );
         }
-        return of_profile(p, &profile)?.ok_or_else(|| {
+        // an assumed role whose source profile signs in with IAM Identity Center: that session
+        return of_profile(p, &profile)?
+            .or_else(|| chain_session(p, &profile))
+            .ok_or_else(|| {
             anyhow!(
-                "profile {profile:?} in {} signs in without IAM Identity Center (it has no sso_session or sso_start_url)",
+                "profile {profile:?} in {} signs in without IAM Identity Center (it has no sso_session or sso_start_url, nor a source_profile that has)",
                 config_file().display()
             )
         });
