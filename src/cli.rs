@@ -132,6 +132,11 @@ pub(crate) enum Command {
     /// Whether and how the caller may use an EKS cluster (access entries, aws-auth, the
     /// cluster's own answer); list, grant, revoke and migrate access; can-i; access policies
     Access(AccessArgs),
+    /// Sign in to IAM Identity Center (AWS SSO) and cache the token where the AWS CLI keeps it
+    Login(LoginArgs),
+    /// Sign out of an IAM Identity Center session: the portal's Logout, then its cached token
+    /// and every credential kctx cached through it removed
+    Logout(LogoutArgs),
     /// Print kctx's version (and the git revision it was built from)
     Version,
     /// Start a shell whose context no other terminal can change (a private kubeconfig)
@@ -518,6 +523,38 @@ pub(crate) enum ExecCommand {
     Aws,
 }
 
+/// Which IAM Identity Center session `kctx login` / `kctx logout` mean (neither flag:
+/// AWS_PROFILE, else the only `[sso-session]` of the AWS config file).
+#[derive(Args, Debug, Clone)]
+pub(crate) struct SessionChoice {
+    /// The `[sso-session NAME]` of the AWS config file
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub(crate) sso_session: Option<String>,
+    /// A profile that signs in with IAM Identity Center (its sso_session, or a legacy
+    /// profile's own sso_start_url and sso_region)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct LoginArgs {
+    #[command(flatten)]
+    pub(crate) session: SessionChoice,
+    /// Sign in with a code confirmed in any browser (the device authorization grant) instead
+    /// of a browser on this machine
+    #[arg(long)]
+    pub(crate) use_device_code: bool,
+    /// Do not open a browser: print the URL on stderr
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct LogoutArgs {
+    #[command(flatten)]
+    pub(crate) session: SessionChoice,
+}
+
 /// Which identities and regions to search (`kctx discover`, `kctx add`).
 #[derive(Args, Debug, Clone, Default)]
 pub(crate) struct SearchScope {
@@ -540,6 +577,16 @@ pub(crate) struct SearchScope {
     /// Every region of the profile's partition (regions not enabled for the account are skipped)
     #[arg(long)]
     pub(crate) all_regions: bool,
+    /// IAM Identity Center session (`[sso-session NAME]`): search every account it can see,
+    /// with each of its roles there (see --sso-role-name), instead of profiles
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["profiles", "all_profiles"])]
+    pub(crate) sso_session: Option<String>,
+    /// With --sso-session: only these roles (repeatable; `add --all` needs one)
+    #[arg(long = "sso-role-name", value_name = "ROLE", requires = "sso_session")]
+    pub(crate) sso_roles: Vec<String>,
+    /// With --sso-session: only these accounts (repeatable)
+    #[arg(long = "sso-account-id", value_name = "ID", requires = "sso_session")]
+    pub(crate) sso_accounts: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

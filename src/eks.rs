@@ -6,8 +6,9 @@
 use anyhow::{anyhow, Result};
 use aws_credential_types::Credentials;
 
-use crate::aws::identity::base_and_role;
-use crate::aws::{AwsArgs, Target};
+use crate::aws::identity::sso_base_and_role;
+use crate::aws::sso::config::RoleTarget;
+use crate::aws::{AwsArgs, Profiles, Target};
 use crate::kubeconfig::{EksExec, Kind, Merged};
 
 /// A context whose user gets EKS credentials through an exec plugin.
@@ -69,10 +70,39 @@ pub(crate) fn exec_credentials(
         profile: profile_override.map(str::to_owned).or(from_args),
         region: exec.region.clone(),
     };
-    base_and_role(
+    // an explicit --profile is the caller's choice of identity, over the entry's SSO role
+    let sso = sso_flags(exec).filter(|_| profile_override.is_none());
+    sso_base_and_role(
         &args,
+        sso,
         exec.role_arn.as_deref(),
         exec.session_name.as_deref(),
         rt,
     )
+}
+
+fn sso_flags(exec: &EksExec) -> Option<(&str, &str, &str)> {
+    Some((
+        exec.sso_session.as_deref()?,
+        exec.sso_account_id.as_deref()?,
+        exec.sso_role_name.as_deref()?,
+    ))
+}
+
+/// The IAM Identity Center role an exec entry signs with (its flags, or its profile's SSO
+/// settings), once [`exec_credentials`] has applied the entry's env.
+pub(crate) fn sso_role(exec: &EksExec) -> Result<Option<RoleTarget>> {
+    let mut profiles: Option<Profiles> = None;
+    if let Some((s, a, r)) = sso_flags(exec) {
+        return crate::aws::sso::explicit_target(&mut profiles, s, a, r).map(Some);
+    }
+    let from_args = exec
+        .profile
+        .clone()
+        .filter(|_| !exec.env.iter().any(|(k, _)| k == "AWS_PROFILE"));
+    let args = AwsArgs {
+        profile: from_args,
+        region: exec.region.clone(),
+    };
+    crate::aws::sso::role_target(&args, &mut profiles)
 }

@@ -50,6 +50,16 @@ pub(crate) fn api_version(exec_info: Option<&str>) -> (&'static str, Option<Stri
     }
 }
 
+/// Whether kubectl says the plugin may interact with the user: `spec.interactive` of the
+/// `KUBERNETES_EXEC_INFO` it passes (client-go sets it when the exec entry's
+/// `interactiveMode` allows it and its own stdin is a terminal). Anything unreadable: no.
+pub(crate) fn interactive(exec_info: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(exec_info)
+        .ok()
+        .and_then(|v| v.get("spec")?.get("interactive")?.as_bool())
+        .unwrap_or(false)
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Status {
     #[serde(rename = "expirationTimestamp")]
@@ -118,6 +128,16 @@ mod tests {
         let (v, w) = api_version(Some(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#));
         assert_eq!(v, V1BETA1);
         assert!(w.unwrap().contains("v2"));
+    }
+
+    #[test]
+    fn interactive_is_what_kubectl_says() {
+        assert!(interactive(
+            r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#
+        ));
+        assert!(!interactive(r#"{"spec":{"interactive":false}}"#));
+        assert!(!interactive(r#"{"spec":{}}"#));
+        assert!(!interactive("{not json"));
     }
 
     #[test]

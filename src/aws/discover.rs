@@ -5,7 +5,9 @@
 //! (ListClusters, paginated) and describes them: at most [`PER_REGION`] requests in flight to
 //! one regional endpoint (EKS throttles per account and region) and [`CONCURRENCY`] in all, so
 //! the regions are searched side by side. A profile or region that fails is reported and the
-//! rest go on.
+//! rest go on. With an IAM Identity Center session ([`SsoScope`]), the identities are every
+//! (account, role) the session sees (see [`super::sso::accounts`]), and the regional bound is
+//! per account, since each account is known.
 
 use std::sync::Arc;
 
@@ -117,6 +119,44 @@ pub(crate) struct Scope {
     pub(crate) all_regions: bool,
     /// DescribeCluster each found cluster (status, version, endpoint); off for names only.
     pub(crate) describe: bool,
+    /// Instead of profiles: the accounts and roles an IAM Identity Center session sees.
+    pub(crate) sso: Option<SsoScope>,
+}
+
+/// `--sso-session S [--sso-role-name R…] [--sso-account-id A…]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SsoScope {
+    pub(crate) session: String,
+    pub(crate) filter: super::sso::accounts::Filter,
+}
+
+/// The account and role a cluster was seen with, through an IAM Identity Center session.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub(crate) struct SsoRole {
+    pub(crate) account_id: String,
+    pub(crate) account_name: String,
+    pub(crate) role: String,
+}
+
+/// Where an IAM Identity Center search failed: an account (its roles could not be listed) or
+/// one of its roles.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct SsoWhere {
+    pub(crate) account_id: String,
+    pub(crate) account_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) role: Option<String>,
+}
+
+/// What an IAM Identity Center search saw besides clusters.
+#[derive(Debug, Default)]
+pub(crate) struct SsoSeen {
+    /// The session's `[sso-session]` name.
+    pub(crate) session: String,
+    /// Accounts the session can see.
+    pub(crate) accounts: usize,
+    /// The roles of each account searched.
+    pub(crate) roles: Vec<(super::sso::portal::Account, Vec<String>)>,
 }
 
 /// Profiles left out of `--all-profiles`, with why.
@@ -145,6 +185,9 @@ pub(crate) struct Found {
     /// From DescribeCluster (absent when the scope does not describe).
     #[serde(skip)]
     pub(crate) info: Option<ClusterInfo>,
+    /// The account and role it was seen with, for an IAM Identity Center search.
+    #[serde(skip)]
+    pub(crate) sso: Option<SsoRole>,
 }
 
 impl Found {
@@ -156,7 +199,9 @@ impl Found {
     }
 
     pub(crate) fn account(&self) -> Option<&str> {
-        self.arn().and_then(|a| a.split(':').nth(4))
+        self.arn()
+            .and_then(|a| a.split(':').nth(4))
+            .or(self.sso.as_ref().map(|s| s.account_id.as_str()))
     }
 }
 
@@ -166,6 +211,9 @@ pub(crate) struct Failure {
     pub(crate) profile: Option<String>,
     pub(crate) region: Option<String>,
     pub(crate) error: String,
+    /// For an IAM Identity Center search: the account (and role).
+    #[serde(flatten)]
+    pub(crate) sso: Option<SsoWhere>,
 }
 
 /// What a search found.
@@ -180,14 +228,22 @@ pub(crate) struct Scan {
     pub(crate) not_enabled: Vec<(Option<String>, String)>,
     /// Each profile's account (from STS), when `accounts` was asked for.
     pub(crate) accounts: Vec<(Option<String>, String)>,
+    /// For an IAM Identity Center search: (account and role, region) searched completely.
+    pub(crate) sso_searched: Vec<(SsoRole, String)>,
+    /// For an IAM Identity Center search: (account and role, region) not enabled.
+    pub(crate) sso_not_enabled: Vec<(SsoRole, String)>,
+    /// For an IAM Identity Center search: what the session saw.
+    pub(crate) sso: Option<SsoSeen>,
 }
 
-/// A profile's credentials and the regions to search with them.
+/// A profile's (or an IAM Identity Center role's) credentials and the regions to search with
+/// them.
 struct Identity {
     profile: Option<String>,
     creds: Credentials,
     target: Target,
     regions: Vec<String>,
+    sso: Option<SsoRole>,
 }
 
 fn resolve(profile: Option<String>, scope: &Scope) -> Result<Identity> {
@@ -206,7 +262,7 @@ fn resolve(profile: Option<String>, scope: &Scope) -> Result<Identity> {
         Err(e) => bail!("{e:#}; or pass --region or --all-regions"),
     };
     let mut rt = None;
-    let creds = super::base_credentials(&args, &target, &mut profiles, &mut rt)?;
+    let creds = super::sso::base_credentials(&args, &target, &mut profiles, &mut rt)?;
     let regions = if !scope.regions.is_empty() {
         scope.regions.clone()
     } else if scope.all_regions {
@@ -222,7 +278,100 @@ fn resolve(profile: Option<String>, scope: &Scope) -> Result<Identity> {
         creds,
         target,
         regions,
+        sso: None,
     })
+}
+
+/// With `--sso-session`: each (account, role) the session sees, with its credentials from the
+/// portal, and the regions to search with it (`--region`/`--all-regions`, else AWS_REGION,
+/// else the session's region). An account or role without credentials is a failure of its
+/// own; a session without a usable token ends the search (with the `kctx login` to run).
+fn sso_identities(
+    scope: &Scope,
+    sso: &SsoScope,
+    progress: &ProgressBar,
+    out: &mut Scan,
+) -> Result<Vec<Identity>> {
+    let profiles = Profiles::load(None)?;
+    let session = super::sso::config::named(&profiles, &sso.session)?;
+    let rt = super::runtime()?;
+    // a sign-in prints on stderr: the progress bar steps aside meanwhile
+    let token = progress.suspend(|| super::sso::access_token(&session, None, &rt))?;
+    let client = super::sso::portal::client(&session.region);
+    let seen = rt.block_on(super::sso::accounts::enumerate(
+        &client,
+        &token,
+        &sso.filter,
+        progress,
+    ))?;
+    let home = scope
+        .regions
+        .first()
+        .cloned()
+        .or_else(|| super::env_nonempty("AWS_REGION"))
+        .or_else(|| super::env_nonempty("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| session.region.clone());
+    let args = super::AwsArgs {
+        profile: None,
+        region: Some(home.clone()),
+    };
+    let target = super::resolve_target(&args, &mut Some(profiles))?;
+    let regions = if !scope.regions.is_empty() {
+        scope.regions.clone()
+    } else if scope.all_regions {
+        partition_regions(&home)
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
+    } else {
+        vec![home]
+    };
+    for (account, error) in seen.failed {
+        out.failures.push(Failure {
+            profile: None,
+            region: None,
+            error,
+            sso: Some(SsoWhere {
+                account_id: account.id,
+                account_name: account.name,
+                role: None,
+            }),
+        });
+    }
+    let mut ids = Vec::new();
+    for rc in seen.picked {
+        let role = SsoRole {
+            account_id: rc.account.id,
+            account_name: rc.account.name,
+            role: rc.role,
+        };
+        match rc.creds {
+            Ok(creds) => ids.push(Identity {
+                profile: None,
+                creds,
+                target: target.clone(),
+                regions: regions.clone(),
+                sso: Some(role),
+            }),
+            Err(error) if sso.filter.credentials => out.failures.push(Failure {
+                profile: None,
+                region: None,
+                error,
+                sso: Some(SsoWhere {
+                    account_id: role.account_id,
+                    account_name: role.account_name,
+                    role: Some(role.role),
+                }),
+            }),
+            Err(_) => {}
+        }
+    }
+    out.sso = Some(SsoSeen {
+        session: sso.session.clone(),
+        accounts: seen.accounts.len(),
+        roles: seen.roles,
+    });
+    Ok(ids)
 }
 
 /// Each attempt bounded, so one unreachable endpoint cannot stall the search.
@@ -321,6 +470,8 @@ fn error_line<
 enum Task {
     Account(Option<String>, Result<String, String>),
     Region(Option<String>, String, RegionResult),
+    /// A region searched with an IAM Identity Center role.
+    SsoRegion(SsoRole, String, RegionResult),
 }
 
 enum RegionResult {
@@ -370,6 +521,7 @@ async fn search_region(
                 region: region.clone(),
                 profile: profile.clone(),
                 info: None,
+                sso: None,
             });
         }
         return RegionResult::Done(found);
@@ -391,6 +543,7 @@ async fn search_region(
                 region: region.clone(),
                 profile: profile.clone(),
                 info: Some(info),
+                sso: None,
             }),
             Ok((_, Err(e))) => errors.push(format!("{e:#}")),
             Err(e) => errors.push(format!("a DescribeCluster task failed: {e}")),
@@ -408,13 +561,16 @@ async fn search_region(
 pub(crate) fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Result<Scan> {
     let mut out = Scan::default();
     progress.set_message("credentials");
-    let identities = identities(scope, &mut out);
+    let identities = match &scope.sso {
+        Some(sso) => sso_identities(scope, sso, progress, &mut out)?,
+        None => identities(scope, &mut out),
+    };
     let total: usize = identities.iter().map(|i| i.regions.len()).sum();
     progress.set_length(total as u64);
     progress.set_message("searching");
     let rt = super::runtime()?;
     rt.block_on(search(scope, &identities, accounts, progress, &mut out));
-    // a stable order: profiles as given, then region, then name
+    // a stable order: profiles as given (SSO: account, then role), then region, then name
     let order = |p: &Option<String>| {
         scope
             .profiles
@@ -423,10 +579,21 @@ pub(crate) fn scan(scope: &Scope, accounts: bool, progress: &ProgressBar) -> Res
             .unwrap_or(usize::MAX)
     };
     out.clusters.sort_by(|a, b| {
-        (order(&a.profile), &a.region, &a.name).cmp(&(order(&b.profile), &b.region, &b.name))
+        (order(&a.profile), &a.sso, &a.region, &a.name).cmp(&(
+            order(&b.profile),
+            &b.sso,
+            &b.region,
+            &b.name,
+        ))
     });
-    out.failures
-        .sort_by(|a, b| (order(&a.profile), &a.region).cmp(&(order(&b.profile), &b.region)));
+    let sso_key = |f: &Failure| {
+        f.sso
+            .as_ref()
+            .map(|w| (w.account_id.clone(), w.role.clone()))
+    };
+    out.failures.sort_by(|a, b| {
+        (order(&a.profile), sso_key(a), &a.region).cmp(&(order(&b.profile), sso_key(b), &b.region))
+    });
     Ok(out)
 }
 
@@ -459,6 +626,7 @@ fn identities(scope: &Scope, out: &mut Scan) -> Vec<Identity> {
                 profile: p,
                 region: None,
                 error: format!("{e:#}"),
+                sso: None,
             }),
         }
     }
@@ -485,7 +653,7 @@ async fn search(
     };
     let mut set = tokio::task::JoinSet::new();
     for id in identities {
-        if accounts {
+        if accounts && id.sso.is_none() {
             let conf = super::sts_config(id.creds.clone(), &id.target)
                 .to_builder()
                 .timeout_config(bounded())
@@ -505,13 +673,23 @@ async fn search(
         }
         for region in &id.regions {
             let c = client(&id.creds, &id.target, region);
-            let (profile, region, sem) = (id.profile.clone(), region.clone(), limits(region));
+            // EKS throttles per account and region: an IAM Identity Center role's account is
+            // known, so each account gets its own regional bound
+            let bound = match &id.sso {
+                Some(r) => format!("{}/{region}", r.account_id),
+                None => region.clone(),
+            };
+            let (profile, region, sem) = (id.profile.clone(), region.clone(), limits(&bound));
             let (describe, all) = (scope.describe, scope.all_regions);
             let pb = progress.clone();
+            let sso = id.sso.clone();
             set.spawn(async move {
                 let r = search_region(c, profile.clone(), region.clone(), describe, all, sem).await;
                 pb.inc(1);
-                Task::Region(profile, region, r)
+                match sso {
+                    Some(role) => Task::SsoRegion(role, region, r),
+                    None => Task::Region(profile, region, r),
+                }
             });
         }
     }
@@ -521,6 +699,7 @@ async fn search(
                 profile: None,
                 region: None,
                 error: format!("a search task failed: {e}"),
+                sso: None,
             }),
             Ok(task) => out.record(task),
         }
@@ -539,6 +718,7 @@ impl Scan {
                 error: format!(
                     "{error}; its account is unknown, so none of its contexts is pruned"
                 ),
+                sso: None,
             }),
             Task::Region(profile, region, RegionResult::Done(found)) => {
                 self.clusters.extend(found);
@@ -552,6 +732,29 @@ impl Scan {
                     profile,
                     region: Some(region),
                     error,
+                    sso: None,
+                })
+            }
+            Task::SsoRegion(role, region, RegionResult::Done(mut found)) => {
+                for f in &mut found {
+                    f.sso = Some(role.clone());
+                }
+                self.clusters.extend(found);
+                self.sso_searched.push((role, region));
+            }
+            Task::SsoRegion(role, region, RegionResult::NotEnabled) => {
+                self.sso_not_enabled.push((role, region))
+            }
+            Task::SsoRegion(role, region, RegionResult::Failed(error)) => {
+                self.failures.push(Failure {
+                    profile: None,
+                    region: Some(region),
+                    error,
+                    sso: Some(SsoWhere {
+                        account_id: role.account_id,
+                        account_name: role.account_name,
+                        role: Some(role.role),
+                    }),
                 })
             }
         }

@@ -6,6 +6,9 @@ use aws_credential_types::Credentials;
 
 use crate::aws::{self, auth_map, AwsArgs, RoleRequest, Target};
 
+/// An IAM Identity Center role named outright: session, account, role.
+pub(crate) type SsoRole<'a> = (&'a str, &'a str, &'a str);
+
 /// Credentials from the default chain (or `--profile`), with a role assumed when asked.
 pub(crate) fn base_and_role(
     args: &AwsArgs,
@@ -13,9 +16,27 @@ pub(crate) fn base_and_role(
     session_name: Option<&str>,
     rt: &mut Option<tokio::runtime::Runtime>,
 ) -> Result<(Credentials, Target)> {
+    sso_base_and_role(args, None, role_arn, session_name, rt)
+}
+
+/// [`base_and_role`], with the base credentials from an IAM Identity Center role when one is
+/// named (`kctx token --sso-session S --sso-account-id A --sso-role-name R`).
+pub(crate) fn sso_base_and_role(
+    args: &AwsArgs,
+    sso: Option<SsoRole<'_>>,
+    role_arn: Option<&str>,
+    session_name: Option<&str>,
+    rt: &mut Option<tokio::runtime::Runtime>,
+) -> Result<(Credentials, Target)> {
     let mut profiles = None;
     let target = aws::resolve_target(args, &mut profiles)?;
-    let mut creds = aws::base_credentials(args, &target, &mut profiles, rt)?;
+    let mut creds = match sso {
+        Some((s, a, r)) => {
+            let t = aws::sso::explicit_target(&mut profiles, s, a, r)?;
+            aws::sso::role_credentials(&t, aws::get_runtime(rt)?)?
+        }
+        None => aws::sso::base_credentials(args, &target, &mut profiles, rt)?,
+    };
     if let Some(role) = role_arn {
         let rt = aws::get_runtime(rt)?;
         creds = aws::assume_role(

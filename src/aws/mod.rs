@@ -13,6 +13,7 @@ pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod migrate;
 pub(crate) mod policies;
+pub(crate) mod sso;
 pub mod sts;
 
 use std::path::PathBuf;
@@ -411,7 +412,7 @@ fn no_credentials_fix() -> String {
             .to_owned()
     } else {
         format!(
-            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `aws sso login`",
+            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile (or set AWS_PROFILE) for a profile in {} / {}, or run `aws configure` or `kctx login`",
             config_file().display(),
             credentials_file().display()
         )
@@ -434,7 +435,7 @@ fn explain_credentials_error(
             && (lower.contains("expired") || lower.contains("refresh") || lower.contains("token")))
     {
         return anyhow!(
-            "the SSO session for AWS profile {profile:?} has expired or is missing: run `aws sso login --profile {profile}` ({})",
+            "the SSO session for AWS profile {profile:?} has expired or is missing: run `kctx login --profile {profile}` ({})",
             one_line(&detail)
         );
     }

@@ -48,11 +48,20 @@ fn list(cache: &Cache, now: SystemTime) {
         let kind = match e.payload {
             Payload::Token { .. } => "token",
             Payload::Role { .. } => "role",
+            Payload::SsoClient { .. } => "sso-client",
         };
         let s = &e.summary;
+        let sso = s
+            .sso_session
+            .as_ref()
+            .map(|n| match (&s.sso_account_id, &s.sso_role_name) {
+                (Some(a), Some(r)) => format!("sso:{n}/{a}/{r}"),
+                _ => format!("sso:{n}"),
+            });
         let who = s
             .role_arn
             .clone()
+            .or(sso)
             .or_else(|| s.profile.as_ref().map(|p| format!("profile:{p}")))
             .unwrap_or_else(|| "-".into());
         let expires = match e.expires() {

@@ -18,6 +18,8 @@ mod exec;
 pub(crate) mod kubectx;
 pub(crate) mod kubens;
 mod list;
+mod login;
+mod logout;
 mod ns;
 mod pick;
 mod prompt;
@@ -107,6 +109,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Env(a)) => a.run(),
         Some(Command::Exec(a)) => a.run(),
         Some(Command::Prompt(a)) => a.run(),
+        Some(Command::Login(a)) => a.run(),
+        Some(Command::Logout(a)) => a.run(),
         Some(Command::Version) => {
             println!("kctx {}", crate::cli::VERSION);
             Ok(ExitCode::SUCCESS)

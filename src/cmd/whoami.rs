@@ -10,6 +10,7 @@ use serde_json::json;
 use super::Run;
 use crate::aws;
 use crate::aws::identity::{self, Caller};
+use crate::aws::sso;
 use crate::cli::{ReportFormat, WhoamiArgs};
 use crate::eks::EksContext;
 use crate::kube::{self, UserInfo};
@@ -19,6 +20,47 @@ struct AwsView {
     ctx: EksContext,
     region: String,
     caller: Caller,
+    /// When it signs with an IAM Identity Center role.
+    sso: Option<sso::View>,
+}
+
+/// The text lines of the AWS side.
+fn print_aws(a: &AwsView) {
+    println!(
+        "context:    {} (cluster {} in {})",
+        a.ctx.context, a.ctx.cluster_name, a.region
+    );
+    println!("account:    {}", a.caller.account);
+    if let Some(s) = &a.sso {
+        println!(
+            "sso:        session {} ({}), account {}, role {}",
+            s.session.as_deref().unwrap_or("(legacy profile)"),
+            s.start_url,
+            s.account_id,
+            s.role_name
+        );
+        println!(
+            "sso token:  {}{}",
+            s.token,
+            s.token_expires
+                .as_ref()
+                .map(|t| format!(" (expires at {t})"))
+                .unwrap_or_default()
+        );
+    }
+    println!("caller:     {}", a.caller.arn);
+    println!("principal:  {}", a.caller.principal_arn);
+    if a.caller.arn != a.caller.principal_arn {
+        println!(
+            "            (the role of this session; an access entry may name it with its path, \
+             role/<path>/{}, while aws-auth maps it without one)",
+            a.caller
+                .principal_arn
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+        );
+    }
 }
 
 impl Run for WhoamiArgs {
@@ -37,10 +79,12 @@ impl Run for WhoamiArgs {
             let mut rt = None;
             let (creds, target) = crate::eks::exec_credentials(&ctx.exec, None, &mut rt)?;
             let caller = identity::caller(aws::get_runtime(&mut rt)?, creds, &target)?;
+            let sso = crate::eks::sso_role(&ctx.exec)?.map(|t| sso::View::of(&t));
             Some(AwsView {
                 ctx,
                 region: target.region,
                 caller,
+                sso,
             })
         } else if self.no_cluster {
             return Err(crate::eks::eks_context(&merged, Some(&name))
@@ -74,6 +118,7 @@ impl Run for WhoamiArgs {
                         "principal_arn": a.caller.principal_arn,
                         "user_id": a.caller.user_id,
                         "exec": a.ctx.exec,
+                        "sso": a.sso,
                     }),
                     None => json!({"context": name}),
                 };
@@ -85,22 +130,7 @@ impl Run for WhoamiArgs {
             }
             ReportFormat::Text => {
                 match &aws_view {
-                    Some(a) => {
-                        println!(
-                            "context:    {} (cluster {} in {})",
-                            a.ctx.context, a.ctx.cluster_name, a.region
-                        );
-                        println!("account:    {}", a.caller.account);
-                        println!("caller:     {}", a.caller.arn);
-                        println!("principal:  {}", a.caller.principal_arn);
-                        if a.caller.arn != a.caller.principal_arn {
-                            println!(
-                                "            (the role of this session; an access entry may name it with its path, \
-                                 role/<path>/{}, while aws-auth maps it without one)",
-                                a.caller.principal_arn.rsplit('/').next().unwrap_or_default()
-                            );
-                        }
-                    }
+                    Some(a) => print_aws(a),
                     None => println!("context:    {name}"),
                 }
                 if let Some(u) = &k8s_view {

@@ -27,6 +27,8 @@ static NEVER_INTERACTIVE: AtomicBool = AtomicBool::new(false);
 /// For shell completion: plugins get no terminal (a prompt would freeze the shell's line).
 pub(crate) fn never_interactive() {
     NEVER_INTERACTIVE.store(true, Ordering::SeqCst);
+    // nor does an IAM Identity Center sign-in start
+    crate::aws::sso::set_login_mode(crate::aws::sso::LoginMode::Never);
 }
 
 /// What a plugin gave: the user fields to use instead of `exec`.

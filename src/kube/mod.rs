@@ -270,6 +270,10 @@ fn credential(e: &mut Entries, context: &str, timeout: Duration) -> Result<(Opti
         }
         let targs = crate::token::parse_args(&exec.args[1..])
             .with_context(|| format!("{who}: its `kctx token` arguments"))?;
+        // an IAM Identity Center sign-in, when one is needed and allowed, is not bounded
+        targs
+            .sign_in_if_needed()
+            .with_context(|| format!("{who}: its IAM Identity Center session"))?;
         // bounded like a call: credentials (SSO, a role) must not stall the command
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

@@ -18,6 +18,14 @@ pub(crate) struct EksExec {
     /// `--session-name` of a kctx entry (the role session name).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) session_name: Option<String>,
+    /// `--sso-session`, `--sso-account-id` and `--sso-role-name` of a kctx entry (an IAM
+    /// Identity Center role instead of a profile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sso_session: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sso_account_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sso_role_name: Option<String>,
     /// Whether the entry names an Outposts cluster id rather than a cluster name.
     #[serde(skip)]
     pub(crate) by_id: bool,
@@ -98,6 +106,9 @@ impl EksExec {
             role_arn: flag(&["--role-arn", "--role", "-r"]),
             profile: flag(&["--profile"]).or_else(|| env("AWS_PROFILE")),
             session_name: flag(&["--session-name"]),
+            sso_session: flag(&["--sso-session"]),
+            sso_account_id: flag(&["--sso-account-id"]),
+            sso_role_name: flag(&["--sso-role-name"]),
             env: env_all,
             args: args.iter().map(|a| a.to_string()).collect(),
         })

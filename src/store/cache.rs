@@ -130,6 +130,13 @@ pub(crate) struct Summary {
     pub(crate) region: Option<String>,
     pub(crate) profile: Option<String>,
     pub(crate) role_arn: Option<String>,
+    /// The IAM Identity Center session that signed (`kctx logout` removes its entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sso_session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sso_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sso_role_name: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -142,6 +149,13 @@ pub(crate) enum Payload {
         access_key_id: String,
         secret_access_key: String,
         session_token: String,
+        expiration: String,
+    },
+    /// An IAM Identity Center OIDC client registration, reused by later sign-ins.
+    #[serde(rename = "sso-client")]
+    SsoClient {
+        client_id: String,
+        client_secret: String,
         expiration: String,
     },
 }
@@ -158,7 +172,9 @@ impl Entry {
     pub(crate) fn expires(&self) -> Option<SystemTime> {
         match &self.payload {
             Payload::Token { status } => parse_rfc3339(&status.expiration_timestamp),
-            Payload::Role { expiration, .. } => parse_rfc3339(expiration),
+            Payload::Role { expiration, .. } | Payload::SsoClient { expiration, .. } => {
+                parse_rfc3339(expiration)
+            }
         }
     }
 }

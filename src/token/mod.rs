@@ -54,6 +54,26 @@ pub(crate) struct TokenArgs {
     /// Do not read or write the token cache for this call
     #[arg(long)]
     pub(crate) no_cache: bool,
+    /// IAM Identity Center session (`[sso-session NAME]` of the AWS config) to sign with,
+    /// instead of a profile (with --sso-account-id and --sso-role-name)
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires_all = ["sso_account_id", "sso_role_name"],
+        conflicts_with = "profile"
+    )]
+    pub(crate) sso_session: Option<String>,
+    /// With --sso-session: the account whose role signs
+    #[arg(long, value_name = "ID", requires = "sso_session")]
+    pub(crate) sso_account_id: Option<String>,
+    /// With --sso-session: the role (permission set) that signs
+    #[arg(long, value_name = "ROLE", requires = "sso_session")]
+    pub(crate) sso_role_name: Option<String>,
+    /// When kctx may sign in to IAM Identity Center by itself: auto (when kubectl says the
+    /// run is interactive, or on a terminal), browser (always: for GUI clients such as Lens or
+    /// Headlamp), never (default: KCTX_LOGIN, else auto)
+    #[arg(long, value_name = "WHEN", value_parser = ["auto", "browser", "never"])]
+    pub(crate) login: Option<String>,
 }
 
 /// The arguments of a `kctx token …` exec entry, parsed exactly as the plugin parses them.
@@ -100,11 +120,17 @@ impl TokenArgs {
             region: explicit_region(self.region.as_deref()),
             profile: aws::profile_name(self.profile.as_deref()),
             role_arn: self.role_arn.clone(),
+            sso_session: self.sso_session.clone(),
+            sso_account_id: self.sso_account_id.clone(),
+            sso_role_name: self.sso_role_name.clone(),
         }
     }
 
     /// The ExecCredential status: from the cache while it is fresh, else newly minted.
     pub(crate) fn status(&self) -> Result<Status> {
+        if let Some(m) = self.login.as_deref().and_then(aws::sso::LoginMode::parse) {
+            aws::sso::set_login_mode(m);
+        }
         if self.no_cache {
             return self.mint(None);
         }
@@ -132,6 +158,35 @@ impl TokenArgs {
         Ok(status)
     }
 
+    /// Makes sure the IAM Identity Center session this entry signs with has a usable token
+    /// (renewing it, or signing in when that is allowed), unless a cached token or cached role
+    /// credentials make it unneeded. For callers that bound the mint in time (a sign-in is
+    /// not bounded that way).
+    pub(crate) fn sign_in_if_needed(&self) -> Result<()> {
+        if let Some(m) = self.login.as_deref().and_then(aws::sso::LoginMode::parse) {
+            aws::sso::set_login_mode(m);
+        }
+        let cache = Cache::new(cache::dir());
+        let now = SystemTime::now();
+        if !self.no_cache
+            && (cached_token(&cache, &self.token_key(), now).is_some()
+                || cached_role(&cache, &self.sso_role_key(), now).is_some())
+        {
+            return Ok(());
+        }
+        let args = self.aws_args();
+        let mut profiles = None;
+        let sso = match (&self.sso_session, &self.sso_account_id, &self.sso_role_name) {
+            (Some(s), Some(a), Some(r)) => Some(aws::sso::explicit_target(&mut profiles, s, a, r)?),
+            _ => aws::sso::role_target(&args, &mut profiles)?,
+        };
+        if let Some(t) = sso {
+            let rt = aws::runtime()?;
+            aws::sso::access_token(&t.session, t.profile.as_deref(), &rt)?;
+        }
+        Ok(())
+    }
+
     /// Resolves credentials (assuming the role if asked) and signs a new token now.
     fn mint(&self, cache: Option<&Cache>) -> Result<Status> {
         let args = self.aws_args();
@@ -139,7 +194,7 @@ impl TokenArgs {
         let mut rt = None;
         let target = aws::resolve_target(&args, &mut profiles)?;
         let creds = match &self.role_arn {
-            None => aws::base_credentials(&args, &target, &mut profiles, &mut rt)?,
+            None => self.base_credentials(&args, &target, &mut profiles, &mut rt, cache)?,
             Some(arn) => {
                 let req = RoleRequest {
                     role_arn: arn,
@@ -155,8 +210,13 @@ impl TokenArgs {
                         match cache.and_then(|c| cached_role(c, &key, SystemTime::now())) {
                             Some(c) => c,
                             None => {
-                                let base =
-                                    aws::base_credentials(&args, &target, &mut profiles, &mut rt)?;
+                                let base = self.base_credentials(
+                                    &args,
+                                    &target,
+                                    &mut profiles,
+                                    &mut rt,
+                                    cache,
+                                )?;
                                 let rt = aws::get_runtime(&mut rt)?;
                                 let c = aws::assume_role(rt, base, &target, &req)?;
                                 if let Some(cache) = cache {
@@ -181,6 +241,51 @@ impl TokenArgs {
             expiration_timestamp: exec_credential::rfc3339(expires),
             token,
         })
+    }
+
+    /// The credentials to sign with (or to assume the role with): an IAM Identity Center
+    /// role (`--sso-session …`, or a profile that names one) through its session, cached like
+    /// assumed-role credentials; anything else as the AWS CLI resolves it.
+    fn base_credentials(
+        &self,
+        args: &AwsArgs,
+        target: &aws::Target,
+        profiles: &mut Option<aws::Profiles>,
+        rt: &mut Option<tokio::runtime::Runtime>,
+        cache: Option<&Cache>,
+    ) -> Result<Credentials> {
+        let sso = match (&self.sso_session, &self.sso_account_id, &self.sso_role_name) {
+            (Some(s), Some(a), Some(r)) => Some(aws::sso::explicit_target(profiles, s, a, r)?),
+            _ => aws::sso::role_target(args, profiles)?,
+        };
+        let Some(sso) = sso else {
+            return aws::sso::base_credentials(args, target, profiles, rt);
+        };
+        let key = self.sso_role_key();
+        if let Some(c) = cache.and_then(|c| cached_role(c, &key, SystemTime::now())) {
+            return Ok(c);
+        }
+        let _lock = cache.and_then(|c| c.lock(&key, cache::SINGLE_FLIGHT_WAIT));
+        if let Some(c) = cache.and_then(|c| cached_role(c, &key, SystemTime::now())) {
+            return Ok(c);
+        }
+        let c = aws::sso::role_credentials(&sso, aws::get_runtime(rt)?)?;
+        if let Some(cache) = cache {
+            let mut summary = self.summary();
+            summary.role_arn = None;
+            summary.sso_session = Some(sso.session.id().to_owned());
+            summary.sso_account_id = Some(sso.account_id.clone());
+            summary.sso_role_name = Some(sso.role_name.clone());
+            store_role(cache, &key, summary, &c);
+        }
+        Ok(c)
+    }
+
+    /// The key of IAM Identity Center role credentials: who signs (see [`identity_parts`]).
+    fn sso_role_key(&self) -> String {
+        let mut k = KeyBuilder::new("sso-role");
+        identity_parts(&mut k, self);
+        k.finish()
     }
 
     /// Everything that decides who signs: see [`identity_parts`].
@@ -224,7 +329,9 @@ fn explicit_region(flag: Option<&str>) -> Option<String> {
 ///   profile is covered this way too;
 /// - the SSO token cache (`~/.aws/sso/cache`): `aws sso login` as someone else invalidates;
 /// - web identity (IRSA) and container credential settings, including the token files;
-/// - STS endpoint overrides: credentials from another STS (a test double) are another identity.
+/// - STS endpoint overrides: credentials from another STS (a test double) are another identity;
+/// - an IAM Identity Center session, account and role given as flags, and the SSO endpoint
+///   overrides (the session's own settings are in the config file).
 fn identity_parts(k: &mut KeyBuilder, a: &TokenArgs) {
     let env = |name: &str| std::env::var(name).ok();
     k.opt("region", explicit_region(a.region.as_deref()).as_deref())
@@ -283,6 +390,14 @@ fn identity_parts(k: &mut KeyBuilder, a: &TokenArgs) {
             None => k.opt(label, None),
         };
     }
+    k.opt("sso-session", a.sso_session.as_deref())
+        .opt("sso-account-id", a.sso_account_id.as_deref())
+        .opt("sso-role-name", a.sso_role_name.as_deref())
+        .opt("endpoint-sso", env("AWS_ENDPOINT_URL_SSO").as_deref())
+        .opt(
+            "endpoint-sso-oidc",
+            env("AWS_ENDPOINT_URL_SSO_OIDC").as_deref(),
+        );
 }
 
 /// The role to assume, with its session name and external id.

@@ -23,6 +23,7 @@ mod hardening;
 mod kubectl_e2e;
 mod kubectx_suites;
 mod sessions;
+mod sso;
 mod static_binary;
 mod token_cli;
 mod ux;

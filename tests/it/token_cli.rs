@@ -364,7 +364,8 @@ fn bad_inputs_name_what_is_wrong() {
     let o = run(h.kctx().args(["token", "-i", "c", "--profile", "sso"]));
     assert!(!o.status.success() && stdout(&o).is_empty());
     let e = stderr(&o);
-    assert!(e.contains("aws sso login --profile sso"), "{e}");
+    assert!(e.contains("run `kctx login --sso-session corp`"), "{e}");
+    assert!(e.contains("profile \"sso\""), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
 }
 

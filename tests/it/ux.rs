@@ -513,7 +513,7 @@ fn a_legacy_sso_profile_without_a_token_says_to_log_in() {
     let o = run(h.kctx().args(["token", "-i", "c", "--profile", "legacy"]));
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(e.contains("aws sso login --profile legacy"), "{e}");
+    assert!(e.contains("run `kctx login --profile legacy`"), "{e}");
     assert_eq!(e.lines().count(), 1);
 }
 

@@ -60,6 +60,7 @@ Config (every key optional):
                  "roles": ["ReadOnly",                        # uses the account's credentials
                            {"name": "Admin", "access_key_id": "...", "secret_access_key": "..."}]}],
                  # roles may also be {"Admin": {creds}, ...}; camelCase accessKeyId etc. also accepted;
+                 # {"name": "X", "forbidden": true}: listed, but GetRoleCredentials -> 403 No access;
                  # no session_token -> a generated one; "session_token": null -> field omitted
    "page_size": 2, "client_secret_lifetime": 7776000, "access_token_lifetime": 3600,
    "device_code_lifetime": 600, "auth_code_lifetime": 300, "interval": 1,
@@ -180,6 +181,8 @@ def load_accounts(cfg):
         for name, spec in items:
             creds = dict(default)
             creds.update(normalize_creds(spec or {}))
+            if isinstance(spec, dict) and spec.get("forbidden"):
+                creds["forbidden"] = True
             roles[name] = creds
         aid = str(a.get("id") or a.get("accountId"))
         accounts.append({"id": aid, "name": a.get("name") or a.get("accountName") or aid,
@@ -490,7 +493,7 @@ class Double:
         if not role:
             raise PortalError("InvalidRequestException", "role_name is required")
         creds = a["roles"].get(role)
-        if creds is None:
+        if creds is None or creds.get("forbidden"):
             raise PortalError("ForbiddenException", "No access")
         digest = hashlib.sha1(f"{aid}/{role}".encode()).hexdigest().upper()
         rc = {"accessKeyId": creds.get("access_key_id") or "ASIA" + digest[:16],

@@ -10,6 +10,10 @@
 //!   is updated in place (its namespace and other keys kept).
 //! - `--prune` removes marked contexts whose cluster is gone — only where this run searched
 //!   the profile and region successfully, in the same account.
+//! - With `--sso-session S --sso-role-name R`: every account the session sees, the users'
+//!   exec being `kctx token … --sso-session S --sso-account-id A --sso-role-name R` (no
+//!   AWS_PROFILE), the mark naming the session and role (the first role given that sees a
+//!   cluster wins).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -19,7 +23,7 @@ use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
 use super::{choose_file, Entries, EntryOptions};
-use crate::aws::discover::{Found, Scan};
+use crate::aws::discover::{Found, Scan, Scope};
 use crate::cli::{AddArgs, ExecCommand};
 use crate::cmd::discover::{effective_profile, scope_of, search};
 use crate::kubeconfig::{Kind, Merged, Op, Plan, Transaction};
@@ -27,7 +31,15 @@ use crate::kubeconfig::{Kind, Merged, Op, Plan, Transaction};
 /// The `extensions` entry that marks a context as made by `add --all`.
 pub(crate) const MARK: &str = "kctx/discovered";
 
-const PLACEHOLDERS: [&str; 5] = ["cluster", "region", "account", "profile", "partition"];
+const PLACEHOLDERS: [&str; 7] = [
+    "cluster",
+    "region",
+    "account",
+    "profile",
+    "partition",
+    "role",
+    "account_name",
+];
 
 /// A parsed `--alias-template`.
 #[derive(Debug, Clone)]
@@ -63,6 +75,11 @@ impl Template {
             ("account", c.account.as_str()),
             ("profile", c.profile.as_deref().unwrap_or("default")),
             ("partition", c.partition.as_str()),
+            ("role", c.sso.as_ref().map_or("", |m| m.role.as_str())),
+            (
+                "account_name",
+                c.found.sso.as_ref().map_or("", |r| r.account_name.as_str()),
+            ),
         ] {
             s = s.replace(&format!("{{{k}}}"), v);
         }
@@ -79,6 +96,8 @@ pub(crate) struct Candidate {
     pub(crate) partition: String,
     /// As written into AWS_PROFILE and the marker.
     pub(crate) profile: Option<String>,
+    /// With `--sso-session`: the session and role written into the exec and the marker.
+    pub(crate) sso: Option<SsoMark>,
     pub(crate) arn: String,
     found: Found,
 }
@@ -127,8 +146,40 @@ struct Existing {
     name: String,
     cluster: String,
     user: String,
-    /// `Some(profile)` when `add --all` made it.
-    mark: Option<Option<String>>,
+    /// `Some(…)` when `add --all` made it.
+    mark: Option<Mark>,
+}
+
+/// An IAM Identity Center session and role, as the marker names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SsoMark {
+    pub(crate) session: String,
+    pub(crate) role: String,
+}
+
+/// Who `add --all` made a context with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mark {
+    Profile(Option<String>),
+    Sso(SsoMark),
+}
+
+impl Mark {
+    fn shown(&self) -> String {
+        match self {
+            Mark::Profile(p) => p.clone().unwrap_or_else(|| "-".into()),
+            Mark::Sso(m) => format!("sso:{}/{}", m.session, m.role),
+        }
+    }
+}
+
+impl Candidate {
+    fn mark(&self) -> Mark {
+        match &self.sso {
+            Some(m) => Mark::Sso(m.clone()),
+            None => Mark::Profile(self.profile.clone()),
+        }
+    }
 }
 
 /// What happened to a cluster's context.
@@ -162,25 +213,34 @@ struct Row {
     profile: String,
 }
 
-/// The marker's profile when `body` (a context's body) carries the mark: `Some(profile)`.
-fn marker(body: &Map<String, Value>) -> Option<Option<String>> {
+/// The marker when `body` (a context's body) carries it.
+fn marker(body: &Map<String, Value>) -> Option<Mark> {
     body.get("extensions")?
         .as_array()?
         .iter()
         .find(|e| e.get("name").and_then(Value::as_str) == Some(MARK))
         .map(|e| {
-            e.get("extension")
-                .and_then(|x| x.get("profile"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
+            let get = |k: &str| {
+                e.get("extension")
+                    .and_then(|x| x.get(k))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            match (get("sso_session"), get("sso_role_name")) {
+                (Some(session), Some(role)) => Mark::Sso(SsoMark { session, role }),
+                _ => Mark::Profile(get("profile")),
+            }
         })
 }
 
-/// `extensions` with the mark for `profile` (other extensions kept, in place).
-fn marked_extensions(old: Option<&Value>, profile: Option<&str>) -> Value {
-    let mark = match profile {
-        Some(p) => json!({"name": MARK, "extension": {"profile": p}}),
-        None => json!({"name": MARK, "extension": {}}),
+/// `extensions` with `mark` (other extensions kept, in place).
+fn marked_extensions(old: Option<&Value>, mark: &Mark) -> Value {
+    let mark = match mark {
+        Mark::Profile(Some(p)) => json!({"name": MARK, "extension": {"profile": p}}),
+        Mark::Profile(None) => json!({"name": MARK, "extension": {}}),
+        Mark::Sso(m) => {
+            json!({"name": MARK, "extension": {"sso_session": m.session, "sso_role_name": m.role}})
+        }
     };
     let mut list: Vec<Value> = old.and_then(Value::as_array).cloned().unwrap_or_default();
     match list
@@ -224,9 +284,17 @@ pub(crate) fn run(a: &AddArgs) -> Result<ExitCode> {
         .as_deref()
         .map(Template::parse)
         .transpose()?;
-    let scope = scope_of(&a.scope, true)?;
+    let mut scope = scope_of(&a.scope, true)?;
+    if let Some(sso) = &mut scope.sso {
+        if a.exec == ExecCommand::Aws {
+            bail!("--exec aws cannot sign in with an IAM Identity Center session (`aws eks get-token` has no such flags): leave --exec at kctx, or use profiles");
+        }
+        // without a role only the roles are listed, to say which exist
+        sso.filter.credentials = !sso.filter.roles.is_empty();
+    }
     let scan = search(&scope, a.prune)?;
-    let candidates = candidates(&scan);
+    need_roles(&scope, &scan)?;
+    let candidates = candidates(&scope, &scan);
 
     super::super::contexts::note_if_isolated("add");
     let files: Vec<PathBuf> = match &a.kubeconfig {
@@ -309,12 +377,39 @@ pub(crate) fn run(a: &AddArgs) -> Result<ExitCode> {
     })
 }
 
-/// One candidate per cluster ARN — the first profile (in the order given) that sees it —
-/// among the clusters whose endpoint is usable.
-fn candidates(scan: &Scan) -> Vec<Candidate> {
+/// With `--sso-session` and no `--sso-role-name`: the roles there are, as the error.
+fn need_roles(scope: &Scope, scan: &Scan) -> Result<()> {
+    let (Some(sso), Some(seen)) = (&scope.sso, &scan.sso) else {
+        return Ok(());
+    };
+    if !sso.filter.roles.is_empty() {
+        return Ok(());
+    }
+    let counts = crate::aws::sso::accounts::role_counts(&seen.roles);
+    bail!(
+        "add --all --sso-session {} needs --sso-role-name ROLE, the role each context signs with; the session's roles: {}",
+        sso.session,
+        crate::cmd::discover::role_list(&counts)
+    )
+}
+
+/// One candidate per cluster ARN — the first profile (or SSO role) in the order given that
+/// sees it — among the clusters whose endpoint is usable.
+fn candidates(scope: &Scope, scan: &Scan) -> Vec<Candidate> {
     let mut seen: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
-    for f in &scan.clusters {
+    // SSO roles in the order given
+    let mut clusters: Vec<&Found> = scan.clusters.iter().collect();
+    if let Some(sso) = &scope.sso {
+        let rank = |f: &Found| {
+            f.sso
+                .as_ref()
+                .and_then(|r| sso.filter.roles.iter().position(|x| *x == r.role))
+                .unwrap_or(usize::MAX)
+        };
+        clusters.sort_by_key(|f| rank(f));
+    }
+    for f in clusters {
         let Some(info) = &f.info else { continue };
         if info.arn.is_empty() || !seen.insert(info.arn.clone()) {
             continue;
@@ -338,7 +433,19 @@ fn candidates(scan: &Scan) -> Vec<Candidate> {
             region: f.region.clone(),
             account: parts.get(4).copied().unwrap_or("").to_owned(),
             partition: parts.get(1).copied().unwrap_or("aws").to_owned(),
-            profile: effective_profile(&f.profile),
+            profile: if f.sso.is_some() {
+                None
+            } else {
+                effective_profile(&f.profile)
+            },
+            sso: scope
+                .sso
+                .as_ref()
+                .zip(f.sso.as_ref())
+                .map(|(s, r)| SsoMark {
+                    session: s.session.clone(),
+                    role: r.role.clone(),
+                }),
             arn: info.arn.clone(),
             found: f.clone(),
         });
@@ -361,11 +468,17 @@ struct Settings<'a> {
 impl Settings<'_> {
     fn entries(&self, c: &Candidate, user: &str, context: &str) -> Entries {
         let info = c.found.info.clone().expect("candidates are described");
+        let sso = c.sso.as_ref().map(|m| super::SsoExec {
+            session: &m.session,
+            account_id: &c.account,
+            role_name: &m.role,
+        });
         let opts = EntryOptions {
             profile: c.profile.as_deref(),
             role_arn: self.role_arn,
             exec: self.exec,
             proxy_url: self.proxy_url,
+            sso,
         };
         Entries::new(&info, &c.name, &c.region, &opts, user, context)
     }
@@ -377,6 +490,9 @@ struct Pruning {
     discovered: HashSet<String>,
     searched: HashSet<(Option<String>, String)>,
     accounts: HashMap<Option<String>, String>,
+    /// The session searched, and its (account, role, region) searched completely.
+    sso_session: Option<String>,
+    sso_searched: HashSet<(String, String, String)>,
 }
 
 impl Pruning {
@@ -397,14 +513,32 @@ impl Pruning {
                 .iter()
                 .map(|(p, acct)| (effective_profile(p), acct.clone()))
                 .collect(),
+            sso_session: scan.sso.as_ref().map(|s| s.session.clone()),
+            sso_searched: scan
+                .sso_searched
+                .iter()
+                .map(|(r, region)| (r.account_id.clone(), r.role.clone(), region.clone()))
+                .collect(),
         }
     }
 
-    /// Whether a marked context of `cluster` made with `profile` is gone.
-    fn gone(&self, cluster: &str, profile: &Option<String>) -> bool {
+    /// Whether a marked context of `cluster` made with `mark` is gone.
+    fn gone(&self, cluster: &str, mark: &Mark) -> bool {
         let parts: Vec<&str> = cluster.split(':').collect();
         let (Some(region), Some(account)) = (parts.get(3), parts.get(4)) else {
             return false;
+        };
+        let profile = match mark {
+            Mark::Profile(p) => p,
+            Mark::Sso(m) => {
+                return !self.discovered.contains(cluster)
+                    && self.sso_session.as_deref() == Some(m.session.as_str())
+                    && self.sso_searched.contains(&(
+                        (*account).to_owned(),
+                        m.role.clone(),
+                        (*region).to_owned(),
+                    ))
+            }
         };
         !self.discovered.contains(cluster)
             && self
@@ -463,10 +597,7 @@ fn decide(m: &Merged, candidates: &[Candidate], s: &Settings<'_>) -> Result<Bulk
         let e = s.entries(c, &user, &name);
         let mut context = e.context.clone();
         if let Some(Value::Object(body)) = context.get_mut("context") {
-            body.insert(
-                "extensions".into(),
-                marked_extensions(None, c.profile.as_deref()),
-            );
+            body.insert("extensions".into(), marked_extensions(None, &c.mark()));
         }
         bulk.plan.push(
             &owner_or(Kind::Clusters, &c.arn),
@@ -496,7 +627,7 @@ fn decide(m: &Merged, candidates: &[Candidate], s: &Settings<'_>) -> Result<Bulk
             change: Change::Added,
             context: name,
             cluster: c.arn.clone(),
-            profile: c.profile.clone().unwrap_or_else(|| "-".into()),
+            profile: c.mark().shown(),
         });
     }
     if let Some(p) = &s.prune {
@@ -541,7 +672,7 @@ fn refresh(
     ctx_body.insert("user".into(), user.clone().into());
     ctx_body.insert(
         "extensions".into(),
-        marked_extensions(old_ctx.get("extensions"), c.profile.as_deref()),
+        marked_extensions(old_ctx.get("extensions"), &c.mark()),
     );
     let cluster_changed = match (m.body(Kind::Clusters, &c.arn), e.cluster.get("cluster")) {
         (Some(old), Some(Value::Object(new_body))) => {
@@ -616,7 +747,7 @@ fn refresh(
         },
         context: ctx.clone(),
         cluster: c.arn.clone(),
-        profile: c.profile.clone().unwrap_or_else(|| "-".into()),
+        profile: c.mark().shown(),
     });
 }
 
@@ -670,11 +801,7 @@ fn names_for(
 fn prune(m: &Merged, contexts: &[Existing], elsewhere: &[Existing], p: &Pruning, bulk: &mut Bulk) {
     let gone: Vec<&Existing> = contexts
         .iter()
-        .filter(|x| {
-            x.mark
-                .as_ref()
-                .is_some_and(|profile| p.gone(&x.cluster, profile))
-        })
+        .filter(|x| x.mark.as_ref().is_some_and(|mark| p.gone(&x.cluster, mark)))
         .collect();
     let pruned: HashSet<&str> = gone.iter().map(|x| x.name.as_str()).collect();
     // what the contexts that stay still use
@@ -723,7 +850,7 @@ fn prune(m: &Merged, contexts: &[Existing], elsewhere: &[Existing], p: &Pruning,
             change: Change::Pruned,
             context: x.name.clone(),
             cluster: x.cluster.clone(),
-            profile: x.mark.clone().flatten().unwrap_or_else(|| "-".into()),
+            profile: x.mark.as_ref().map_or("-".into(), Mark::shown),
         });
     }
 }
@@ -768,12 +895,14 @@ mod tests {
             account: account.into(),
             partition: "aws".into(),
             profile: None,
+            sso: None,
             arn: format!("arn:aws:eks:{region}:{account}:cluster/{name}"),
             found: Found {
                 name: name.into(),
                 region: region.into(),
                 profile: None,
                 info: None,
+                sso: None,
             },
         }
     }
@@ -864,6 +993,7 @@ mod tests {
             searched: vec![(Some("dev".into()), "us-west-2".into())],
             not_enabled: vec![],
             accounts: vec![(Some("dev".into()), "111111111111".into())],
+            ..Scan::default()
         };
         let settings = Settings {
             template: None,

@@ -25,6 +25,12 @@ impl Run for AddArgs {
         if s.profiles.len() > 1 || s.regions.len() > 1 || s.all_profiles || s.all_regions {
             bail!("several profiles or regions are searched only with --all (kctx add --all …, or kctx discover …); one cluster takes one --profile and one --region");
         }
+        if s.sso_session.is_some() && (s.sso_accounts.len() != 1 || s.sso_roles.len() != 1) {
+            bail!("one cluster with --sso-session takes one --sso-account-id and one --sso-role-name (kctx add --all --sso-session … adds every account's clusters)");
+        }
+        if s.sso_session.is_some() && self.exec == ExecCommand::Aws {
+            bail!("--exec aws cannot sign in with an IAM Identity Center session (`aws eks get-token` has no such flags): leave --exec at kctx, or use a profile");
+        }
         let info = self.describe()?;
         if info.status != "ACTIVE" && info.status != "UPDATING" {
             bail!(
@@ -235,6 +241,16 @@ impl AddArgs {
             .expect("clap requires a cluster name")
     }
 
+    /// `--sso-session` with its one account and role.
+    fn sso(&self) -> Option<SsoExec<'_>> {
+        let s = &self.scope;
+        Some(SsoExec {
+            session: s.sso_session.as_deref()?,
+            account_id: s.sso_accounts.first()?,
+            role_name: s.sso_roles.first()?,
+        })
+    }
+
     fn aws_args(&self) -> AwsArgs {
         AwsArgs {
             profile: self.scope.profiles.first().cloned(),
@@ -247,7 +263,14 @@ impl AddArgs {
         let mut profiles = None;
         let mut rt = None;
         let target = aws::resolve_target(&args, &mut profiles)?;
-        let mut creds = aws::base_credentials(&args, &target, &mut profiles, &mut rt)?;
+        let mut creds = match self.sso() {
+            Some(s) => {
+                let t =
+                    aws::sso::explicit_target(&mut profiles, s.session, s.account_id, s.role_name)?;
+                aws::sso::role_credentials(&t, aws::get_runtime(&mut rt)?)?
+            }
+            None => aws::sso::base_credentials(&args, &target, &mut profiles, &mut rt)?,
+        };
         let rt = aws::get_runtime(&mut rt)?;
         if let Some(arn) = &self.assume_role_arn {
             let req = RoleRequest {
@@ -266,7 +289,9 @@ impl AddArgs {
             (None, Some(r)) => r.clone(),
             (None, None) => bail!("EKS returned no ARN for cluster {:?}", info.name),
         };
-        let profile = aws::profile_name(self.scope.profiles.first().map(String::as_str));
+        let sso = self.sso();
+        let profile = aws::profile_name(self.scope.profiles.first().map(String::as_str))
+            .filter(|_| sso.is_none());
         let user_name = self.user_alias.clone().unwrap_or_else(|| info.arn.clone());
         let context_name = self.alias.clone().unwrap_or_else(|| user_name.clone());
         Ok(Entries::new(
@@ -278,6 +303,7 @@ impl AddArgs {
                 role_arn: self.role_arn.as_deref(),
                 exec: self.exec,
                 proxy_url: self.proxy_url.as_deref(),
+                sso,
             },
             &user_name,
             &context_name,
@@ -291,6 +317,15 @@ struct EntryOptions<'a> {
     role_arn: Option<&'a str>,
     exec: ExecCommand,
     proxy_url: Option<&'a str>,
+    /// Sign with an IAM Identity Center role instead of a profile (`kctx token` only).
+    sso: Option<SsoExec<'a>>,
+}
+
+/// `--sso-session S --sso-account-id A --sso-role-name R` of a `kctx token` exec.
+struct SsoExec<'a> {
+    session: &'a str,
+    account_id: &'a str,
+    role_name: &'a str,
 }
 
 impl Entries {
@@ -319,6 +354,16 @@ impl Entries {
         let mut exec = match o.exec {
             ExecCommand::Kctx => {
                 let mut args = vec!["token", id_flag, &id_value, "--region", region];
+                if let Some(s) = &o.sso {
+                    args.extend([
+                        "--sso-session",
+                        s.session,
+                        "--sso-account-id",
+                        s.account_id,
+                        "--sso-role-name",
+                        s.role_name,
+                    ]);
+                }
                 if let Some(r) = o.role_arn {
                     args.extend(["--role-arn", r]);
                 }
