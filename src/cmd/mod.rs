@@ -13,6 +13,7 @@ mod child;
 mod completions;
 mod contexts;
 mod discover;
+mod doctor;
 mod env;
 mod exec;
 mod list;
@@ -83,6 +84,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Env(a)) => a.run(),
         Some(Command::Exec(a)) => a.run(),
         Some(Command::Prompt(a)) => a.run(),
+        Some(Command::Doctor(a)) => a.run(),
         Some(Command::Version) => {
             println!("kctx {}", crate::cli::VERSION);
             Ok(ExitCode::SUCCESS)
