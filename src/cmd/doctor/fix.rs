@@ -2,7 +2,8 @@
 //! each file is written once, through [`crate::kubeconfig::Transaction`]), and the modes to set.
 //! Changes to one entry are merged; an entry that is removed gets no other change.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -63,6 +64,7 @@ pub(crate) fn plan(findings: &[Finding]) -> Planned {
     // per (file, user) and (file, cluster): the merged changes, in first-seen order
     let mut execs: Vec<(PathBuf, String, ExecChanges)> = Vec::new();
     let mut clusters: Vec<(PathBuf, String, Map<String, Value>)> = Vec::new();
+    let mut at: HashMap<(PathBuf, Kind, String), usize> = HashMap::new();
     let mut unset: Vec<PathBuf> = Vec::new();
     for f in findings {
         let Some(fix) = &f.fix else {
@@ -79,18 +81,21 @@ pub(crate) fn plan(findings: &[Finding]) -> Planned {
                 says = "nothing: the unused cluster is removed".into();
             }
             Action::EditExec { user, changes } => {
-                match execs.iter_mut().find(|(p, u, _)| *p == f.file && u == user) {
-                    Some((_, _, c)) => merge_changes(c, changes),
-                    None => execs.push((f.file.clone(), user.clone(), changes.clone())),
+                match at.entry((f.file.clone(), Kind::Users, user.clone())) {
+                    Entry::Occupied(i) => merge_changes(&mut execs[*i.get()].2, changes),
+                    Entry::Vacant(v) => {
+                        v.insert(execs.len());
+                        execs.push((f.file.clone(), user.clone(), changes.clone()));
+                    }
                 }
             }
             Action::UpdateCluster { name, set } => {
-                match clusters
-                    .iter_mut()
-                    .find(|(p, n, _)| *p == f.file && n == name)
-                {
-                    Some((_, _, s)) => s.extend(set.clone()),
-                    None => clusters.push((f.file.clone(), name.clone(), set.clone())),
+                match at.entry((f.file.clone(), Kind::Clusters, name.clone())) {
+                    Entry::Occupied(i) => clusters[*i.get()].2.extend(set.clone()),
+                    Entry::Vacant(v) => {
+                        v.insert(clusters.len());
+                        clusters.push((f.file.clone(), name.clone(), set.clone()));
+                    }
                 }
             }
             Action::Remove { kind, name } => ops_of(&mut out.edits, &f.file).push(Op::Remove {
