@@ -147,6 +147,25 @@ pub(crate) enum Command {
     Exec(ExecArgs),
     /// Print context/namespace for a shell prompt (fast; marks an isolated shell)
     Prompt(PromptArgs),
+    /// Find what is wrong with the kubeconfig for EKS (--fix: mend what can be mended)
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct DoctorArgs {
+    /// Also ask EKS about each EKS context's cluster (DescribeCluster, with the context's
+    /// credentials): gone, or recreated with a new endpoint or certificate
+    #[arg(long)]
+    pub(crate) online: bool,
+    /// Mend what can be mended: one locked, atomic write per file, comments and layout kept
+    #[arg(long)]
+    pub(crate) fix: bool,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub(crate) output: ReportFormat,
+    /// Kubeconfig file(s) to check (`:`-separated; default: KUBECONFIG, then ~/.kube/config)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kubeconfig: Option<String>,
 }
 
 /// What a per-shell session starts with.

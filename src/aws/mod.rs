@@ -8,12 +8,14 @@
 pub(crate) mod access;
 pub(crate) mod auth_map;
 pub(crate) mod credential_process;
+pub(crate) mod describe;
 pub(crate) mod discover;
 pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod migrate;
 pub(crate) mod policies;
 pub(crate) mod sso;
+pub(crate) mod sso_status;
 pub mod sts;
 
 use std::path::PathBuf;
@@ -649,30 +651,38 @@ pub(crate) async fn describe_cluster_with(
     region: &str,
     name: &str,
 ) -> Result<ClusterInfo> {
+    describe_cluster_opt(client, region, name).await?.ok_or_else(|| anyhow!(
+        "EKS cluster {name:?} not found in region {region} (check the name, --region and the account of your credentials)"
+    ))
+}
+
+/// DescribeCluster with a given client: `None` when EKS answers ResourceNotFoundException
+/// (no such cluster for these credentials in this region); other errors name the cluster.
+pub(crate) async fn describe_cluster_opt(
+    client: &aws_sdk_eks::Client,
+    region: &str,
+    name: &str,
+) -> Result<Option<ClusterInfo>> {
     use aws_sdk_eks::operation::describe_cluster::DescribeClusterError;
-    let out = client
-        .describe_cluster()
-        .name(name)
-        .send()
-        .await
-        .map_err(|e| match e.as_service_error() {
-            Some(DescribeClusterError::ResourceNotFoundException(_)) => anyhow!(
-                "EKS cluster {name:?} not found in region {region} (check the name, --region and the account of your credentials)"
-            ),
-            _ => anyhow!(
+    let out = match client.describe_cluster().name(name).send().await {
+        Ok(out) => out,
+        Err(e) => match e.as_service_error() {
+            Some(DescribeClusterError::ResourceNotFoundException(_)) => return Ok(None),
+            _ => bail!(
                 "cannot describe EKS cluster {name:?} in region {region}: {}",
                 one_line(&error_chain(&e))
             ),
-        })?;
-    let c = out
-        .cluster
-        .ok_or_else(|| anyhow!("EKS cluster {name:?} not found in region {region}"))?;
+        },
+    };
+    let Some(c) = out.cluster else {
+        return Ok(None);
+    };
     let status = c
         .status
         .as_ref()
         .map(|s| s.as_str().to_owned())
         .unwrap_or_default();
-    Ok(ClusterInfo {
+    Ok(Some(ClusterInfo {
         name: c.name.clone().unwrap_or_else(|| name.to_owned()),
         arn: c.arn.clone().unwrap_or_default(),
         endpoint: c.endpoint.clone().unwrap_or_default(),
@@ -685,7 +695,7 @@ pub(crate) async fn describe_cluster_with(
         version: c.version.clone().unwrap_or_default(),
         id: c.id.clone(),
         outpost: c.outpost_config.is_some(),
-    })
+    }))
 }
 
 /// STS GetCallerIdentity (honouring `AWS_ENDPOINT_URL_STS`).

@@ -13,6 +13,7 @@ mod child;
 mod completions;
 mod contexts;
 mod discover;
+mod doctor;
 mod env;
 mod exec;
 pub(crate) mod kubectx;
@@ -111,6 +112,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Prompt(a)) => a.run(),
         Some(Command::Login(a)) => a.run(),
         Some(Command::Logout(a)) => a.run(),
+        Some(Command::Doctor(a)) => a.run(),
         Some(Command::Version) => {
             println!("kctx {}", crate::cli::VERSION);
             Ok(ExitCode::SUCCESS)

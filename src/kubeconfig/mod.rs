@@ -7,10 +7,12 @@
 //! - [`ops`]: changes in kubectl's terms (set current-context, rename, remove, upsert) made
 //!   as in-place edits of the file that owns the entry;
 //! - [`exec`]: what a user's `exec` entry says about the EKS identity it signs with;
+//! - [`kuberc`]: which exec plugins kubectl's preferences file lets it run;
 //! - [`Transaction`]: locks (client-go's `<file>.lock`), reads after locking, and writes each
 //!   changed file once, atomically.
 
 pub(crate) mod exec;
+pub(crate) mod kuberc;
 pub(crate) mod model;
 pub(crate) mod ops;
 

@@ -39,6 +39,12 @@ pub enum Op {
         entry: Map<String, Value>,
         merge: bool,
     },
+    /// Sets (`Some`) or removes (`None`) keys of a user's `exec` mapping, key by key where
+    /// they stand (the other keys, e.g. `env`, and their comments are kept).
+    EditExec {
+        user: String,
+        changes: Vec<(String, Option<Value>)>,
+    },
 }
 
 /// Orders a new entry's `name` key like the list's first entry has it.
@@ -116,6 +122,59 @@ fn edit_body(
         }
         Some(s) => ed.set(s, &Value::Object(wanted)),
         None => ed.set_key(item, key, &Value::Object(wanted)),
+    }
+}
+
+/// Changes keys of the `exec` mapping of a user entry: in place when that mapping is written
+/// in this entry (not shared through an alias, anchor or merge), else through the user's
+/// body as a whole value (as [`edit_body`] does).
+fn edit_exec(ed: &mut Editor<'_>, item: NodeId, changes: &[(String, Option<Value>)]) {
+    let change = |m: &mut Map<String, Value>| {
+        for (k, v) in changes {
+            match v {
+                Some(v) => {
+                    m.insert(k.clone(), v.clone());
+                }
+                None => {
+                    m.remove(k);
+                }
+            }
+        }
+    };
+    let doc = ed.doc;
+    let own = |id: NodeId| doc.node(id).kind.is_map() && !doc.is_shared(id) && !doc.has_merge(id);
+    let exec = doc
+        .get_raw(item, "user")
+        .filter(|u| !doc.has_merge(item) && own(*u))
+        .and_then(|u| doc.get_raw(u, "exec"))
+        .filter(|x| own(*x));
+    match exec {
+        Some(x) => {
+            let current = match doc.to_json(x) {
+                Ok(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            let mut wanted = current.clone();
+            change(&mut wanted);
+            for k in current.keys() {
+                if !wanted.contains_key(k) {
+                    ed.remove_key(x, k);
+                }
+            }
+            for (k, v) in &wanted {
+                if current.get(k) != Some(v) {
+                    ed.set_key(x, k, v);
+                }
+            }
+        }
+        None => edit_body(ed, item, "user", |body| {
+            let had = body.get("exec").and_then(Value::as_object).cloned();
+            let mut exec = had.clone().unwrap_or_default();
+            change(&mut exec);
+            if had.is_some() || !exec.is_empty() {
+                body.insert("exec".into(), Value::Object(exec));
+            }
+        }),
     }
 }
 
@@ -242,6 +301,13 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
                 let seq = list_and_item(file, *kind, Some(e.item))?
                     .expect("indexed entries are in a list");
                 ed.remove_item(seq, e.item);
+            }
+            Op::EditExec { user, changes } => {
+                let e = file
+                    .find(Kind::Users, user)
+                    .ok_or_else(|| gone(Kind::Users, user))?;
+                list_and_item(file, Kind::Users, Some(e.item))?;
+                edit_exec(&mut ed, e.item, changes);
             }
             Op::Upsert { kind, entry, merge } => {
                 let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
@@ -734,6 +800,97 @@ users:
             spliced("current-context: a\n---\n", &[cc("b")]),
             "current-context: b\n---\n"
         );
+    }
+
+    #[test]
+    fn exec_keys_change_where_they_stand() {
+        let src = "\
+users:
+# the AWS CLI, slow
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1alpha1   # old
+      args:
+      - --region
+      - us-west-2
+      - eks
+      - get-token
+      - --cluster-name
+      - c
+      command: aws
+      env:   # keep me
+      - name: AWS_PROFILE
+        value: work
+      installHint: pip install awscli
+- name: other
+  user: {exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}}
+";
+        let op = |user: &str, changes: Vec<(&str, Option<Value>)>| Op::EditExec {
+            user: user.into(),
+            changes: changes
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        };
+        let out = spliced(
+            src,
+            &[op(
+                "u",
+                vec![
+                    (
+                        "apiVersion",
+                        Some(json!("client.authentication.k8s.io/v1beta1")),
+                    ),
+                    ("args", Some(json!(["token", "--cluster-name", "c"]))),
+                    ("command", Some(json!("kctx"))),
+                    ("installHint", None),
+                ],
+            )],
+        );
+        assert_eq!(
+            out,
+            "\
+users:
+# the AWS CLI, slow
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1   # old
+      args:
+      - token
+      - --cluster-name
+      - c
+      command: kctx
+      env:   # keep me
+      - name: AWS_PROFILE
+        value: work
+- name: other
+  user: {exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}}
+"
+        );
+        // a flow mapping, and a second run that changes nothing
+        let set = vec![(
+            "apiVersion",
+            Some(json!("client.authentication.k8s.io/v1beta1")),
+        )];
+        let out = spliced(src, &[op("other", set.clone())]);
+        assert_eq!(
+            out,
+            src.replace(
+                "{exec: {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}}",
+                "{exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: x}}"
+            )
+        );
+        let f = KubeFile::parse(Path::new("k"), out.clone().into_bytes()).unwrap();
+        assert!(apply(&f, &[op("other", set.clone())]).unwrap().is_none());
+        // an exec shared through an anchor: only this user's changes
+        let src = "users:\n- name: a\n  user:\n    exec: &e {apiVersion: client.authentication.k8s.io/v1alpha1, command: x}\n- name: b\n  user:\n    exec: *e\n";
+        let (out, _) = run(src, &[op("b", set)]);
+        let f = KubeFile::parse(Path::new("k"), out.into_bytes()).unwrap();
+        let api = |u: &str| f.body(Kind::Users, u).unwrap()["exec"]["apiVersion"].clone();
+        assert_eq!(api("a"), json!("client.authentication.k8s.io/v1alpha1"));
+        assert_eq!(api("b"), json!("client.authentication.k8s.io/v1beta1"));
     }
 
     #[test]

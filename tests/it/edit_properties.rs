@@ -200,6 +200,8 @@ enum OpT {
     Rename(u8, usize, usize),
     Remove(u8, usize),
     Upsert(u8, usize, usize, bool),
+    /// a user's exec: key (command, apiVersion, args) set, or removed
+    Exec(usize, usize, bool),
 }
 
 fn kind_of(k: u8) -> Kind {
@@ -319,6 +321,38 @@ fn resolve(t: &OpT, m: &mut Value) -> Option<(Op, Vec<(Kind, String)>)> {
                 vec![(kind, name)],
             ))
         }
+        OpT::Exec(i, k, remove) => {
+            let names = names_of(m, Kind::Users);
+            let n = names.get(i % names.len().max(1))?.clone();
+            let (key, value) = [
+                ("command", json!("kctx")),
+                ("apiVersion", json!("client.authentication.k8s.io/v1beta1")),
+                ("args", json!(["token", "--cluster-name", "c"])),
+            ][k % 3]
+                .clone();
+            let body = m["users"]
+                .as_array_mut()?
+                .iter_mut()
+                .find(|e| e["name"] == n.as_str())?["user"]
+                .as_object_mut()?;
+            let had = body.get("exec").and_then(Value::as_object).cloned();
+            let mut exec = had.clone().unwrap_or_default();
+            if *remove {
+                exec.remove(key);
+            } else {
+                exec.insert(key.into(), value.clone());
+            }
+            if had.is_some() || !exec.is_empty() {
+                body.insert("exec".into(), Value::Object(exec));
+            }
+            Some((
+                Op::EditExec {
+                    user: n.clone(),
+                    changes: vec![(key.into(), (!*remove).then_some(value))],
+                },
+                vec![(Kind::Users, n)],
+            ))
+        }
     }
 }
 
@@ -392,6 +426,7 @@ fn arb_ops() -> impl Strategy<Value = Vec<OpT>> {
         (0u8..3, 0usize..9).prop_map(|(k, i)| OpT::Remove(k, i)),
         (0u8..3, 0usize..9, 0usize..3, any::<bool>())
             .prop_map(|(k, i, s, m)| OpT::Upsert(k, i, s, m)),
+        (0usize..9, 0usize..3, any::<bool>()).prop_map(|(i, k, r)| OpT::Exec(i, k, r)),
     ];
     proptest::collection::vec(op, 1..7)
 }
@@ -471,6 +506,7 @@ proptest! {
                     exists(*kind, old) && !exists(*kind, new)
                 }
                 Op::Upsert { .. } => true,
+                Op::EditExec { user, .. } => exists(Kind::Users, user),
             };
             if !fine || names.iter().any(|n| touched.contains(n)) {
                 continue;

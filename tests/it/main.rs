@@ -17,6 +17,7 @@ mod cache;
 mod cluster;
 mod contexts;
 mod discover;
+mod doctor;
 mod edit_properties;
 mod fixtures;
 mod hardening;

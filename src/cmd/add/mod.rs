@@ -353,21 +353,25 @@ impl Entries {
         };
         let mut exec = match o.exec {
             ExecCommand::Kctx => {
-                let mut args = vec!["token", id_flag, &id_value, "--region", region];
-                if let Some(s) = &o.sso {
-                    args.extend([
+                let sso: Vec<&str> = match &o.sso {
+                    Some(s) => vec![
                         "--sso-session",
                         s.session,
                         "--sso-account-id",
                         s.account_id,
                         "--sso-role-name",
                         s.role_name,
-                    ]);
-                }
-                if let Some(r) = o.role_arn {
-                    args.extend(["--role-arn", r]);
-                }
-                obj(json!({"apiVersion": V1BETA1, "args": args, "command": kctx_command()}))
+                    ],
+                    None => Vec::new(),
+                };
+                kctx_exec(
+                    &kctx_command(),
+                    id_flag,
+                    &id_value,
+                    Some(region),
+                    &sso,
+                    o.role_arn,
+                )
             }
             ExecCommand::Aws => {
                 let mut args = vec![
@@ -402,8 +406,30 @@ impl Entries {
     }
 }
 
+/// The exec entry kctx writes for a cluster (`kctx doctor --fix` converts others to it):
+/// `command token --cluster-name NAME | --cluster-id ID [--region R] [--role-arn ARN]`
+/// (`id_flag` is `--cluster-name` or `--cluster-id`); the profile goes in `env`.
+pub(crate) fn kctx_exec(
+    command: &str,
+    id_flag: &str,
+    id: &str,
+    region: Option<&str>,
+    sso: &[&str],
+    role_arn: Option<&str>,
+) -> Map<String, Value> {
+    let mut args = vec!["token", id_flag, id];
+    if let Some(r) = region {
+        args.extend(["--region", r]);
+    }
+    args.extend(sso);
+    if let Some(r) = role_arn {
+        args.extend(["--role-arn", r]);
+    }
+    obj(json!({"apiVersion": V1BETA1, "args": args, "command": command}))
+}
+
 /// `kctx` when the `kctx` found on PATH is this very binary, else this binary's absolute path.
-fn kctx_command() -> String {
+pub(crate) fn kctx_command() -> String {
     let me = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok());
