@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs kctx's whole test suite. Installs what the tests need when it is missing
-# (moto's server, the AWS CLI and botocore, kubectl, openssl, strace, tmux, zsh, fish, bats) and starts a
+# (moto's server, the AWS CLI and botocore, kubectl, openssl, strace, tmux, zsh, fish, man-db, bats) and starts a
 # local moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,10 @@ command -v strace >/dev/null 2>&1 || apt_need+=(strace)
 command -v tmux >/dev/null 2>&1 || apt_need+=(tmux)
 command -v zsh >/dev/null 2>&1 || apt_need+=(zsh)
 command -v fish >/dev/null 2>&1 || apt_need+=(fish)
+# man -l renders the man pages
+command -v man >/dev/null 2>&1 || apt_need+=(man-db)
+# the release tarball (scripts/dist.sh)
+command -v sha256sum >/dev/null 2>&1 || apt_need+=(coreutils)
 # bats (from npm) runs kubectx's and kubens's own suites against kctx's personalities
 if [ -z "${KCTX_TEST_BATS:-}" ] && ! command -v bats >/dev/null 2>&1; then
   command -v npm >/dev/null 2>&1 || apt_need+=(npm)

@@ -31,9 +31,7 @@ pub(crate) const VERSION: &str = match option_env!("KCTX_GIT_REV") {
                   the current context, `kctx -u` unsets it. Without arguments: a picker on a \
                   terminal (fzf when it is on PATH; KCTX_IGNORE_FZF set to anything turns the \
                   picker off), the context names otherwise.",
-    after_help = "A context named like a command (`list`, `use`, `rm`, …) is switched to with `kctx use NAME`.",
-    args_conflicts_with_subcommands = true,
-    disable_help_subcommand = true
+    after_help = "A context named like a command (`list`, `use`, `rm`, `help`, …) is switched to with `kctx use NAME`; one whose name starts with `-` with `kctx -- NAME`."
 )]
 pub struct Cli {
     /// Context to switch to (`-`: the previous one); the same as `kctx use CONTEXT`
@@ -63,8 +61,31 @@ pub struct Cli {
         global = true
     )]
     pub(crate) color: ColorChoice,
+    /// Kubeconfig file to use instead of KUBECONFIG's (as kubectl's); `add` writes to it,
+    /// `doctor` checks it (`:`-separated files there)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) kubeconfig: Option<String>,
+    /// Limit for each call to a cluster (e.g. 5s, 500ms, 1m; default 5s)
+    #[arg(long, value_name = "DURATION", value_parser = timeout_value, global = true)]
+    pub(crate) request_timeout: Option<std::time::Duration>,
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+}
+
+/// Each call to a cluster is bounded by this (`--request-timeout`, default 5 s).
+static REQUEST_TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+
+/// The limit for each call to a cluster: `--request-timeout`, else 5 s.
+pub(crate) fn request_timeout() -> std::time::Duration {
+    REQUEST_TIMEOUT
+        .get()
+        .copied()
+        .unwrap_or(std::time::Duration::from_secs(5))
+}
+
+/// Records `--request-timeout` for [`request_timeout`].
+pub(crate) fn set_request_timeout(d: std::time::Duration) {
+    let _ = REQUEST_TIMEOUT.set(d);
 }
 
 /// `kctx token` alone (see `main.rs`): the same arguments as the subcommand, `--color`
@@ -149,6 +170,26 @@ pub(crate) enum Command {
     Prompt(PromptArgs),
     /// Find what is wrong with the kubeconfig for EKS (--fix: mend what can be mended)
     Doctor(DoctorArgs),
+    /// Print the line a shell's rc file evaluates: completion, and with --aliases kubectx and
+    /// kubens (bash, zsh: eval "$(kctx init bash)"; fish: kctx init fish | source)
+    Init(InitArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub(crate) struct InitArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub(crate) shell: InitShell,
+    /// Also define `kubectx` and `kubens`, run by kctx as those tools
+    #[arg(long)]
+    pub(crate) aliases: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -163,8 +204,9 @@ pub(crate) struct DoctorArgs {
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub(crate) output: ReportFormat,
-    /// Kubeconfig file(s) to check (`:`-separated; default: KUBECONFIG, then ~/.kube/config)
-    #[arg(long, value_name = "FILE")]
+    /// Kubeconfig file(s) to check: the global `--kubeconfig` (`:`-separated here; default:
+    /// KUBECONFIG, then ~/.kube/config)
+    #[arg(skip)]
     pub(crate) kubeconfig: Option<String>,
 }
 
@@ -223,9 +265,6 @@ pub(crate) struct WhoamiArgs {
     /// Do not ask the cluster who it says you are (only the AWS side)
     #[arg(long)]
     pub(crate) no_cluster: bool,
-    /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
-    pub(crate) request_timeout: std::time::Duration,
 }
 
 /// Which cluster, and with whose credentials: a context's (default: the current one), or a
@@ -250,9 +289,6 @@ pub(crate) struct AwsAuthArgs {
     /// of the cluster
     #[arg(long, value_name = "FILE")]
     pub(crate) aws_auth_file: Option<std::path::PathBuf>,
-    /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
-    pub(crate) request_timeout: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -451,7 +487,7 @@ pub(crate) struct ListArgs {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct UseArgs {
     /// Context to switch to, or `-` for the previous one (none: pick one on a terminal)
-    #[arg(add = ArgValueCandidates::new(context_candidates), allow_hyphen_values = true)]
+    #[arg(add = ArgValueCandidates::new(context_candidates))]
     pub(crate) name: Option<String>,
 }
 
@@ -483,7 +519,7 @@ fn namespace_candidates() -> Vec<CompletionCandidate> {
     };
     // a plugin that prompts would read the shell's line with its prompt hidden
     crate::kube::exec::never_interactive();
-    let Ok(cluster) = crate::kube::connect(&m, &ctx, std::time::Duration::from_millis(1500)) else {
+    let Ok(cluster) = crate::kube::connect(&m, &ctx, std::time::Duration::from_millis(800)) else {
         return Vec::new();
     };
     cluster
@@ -502,7 +538,7 @@ fn timeout_value(s: &str) -> Result<std::time::Duration, String> {
 pub(crate) struct NsArgs {
     /// Namespace to set (checked in the cluster), or `-` for the previous one; none: pick one
     /// on a terminal, list them otherwise
-    #[arg(allow_hyphen_values = true, add = ArgValueCandidates::new(namespace_candidates))]
+    #[arg(add = ArgValueCandidates::new(namespace_candidates))]
     pub(crate) namespace: Option<String>,
     /// Print the current namespace (`default` when the context sets none)
     #[arg(short = 'c', long, conflicts_with_all = ["namespace", "unset"])]
@@ -513,9 +549,6 @@ pub(crate) struct NsArgs {
     /// Set the namespace without checking that it exists
     #[arg(short = 'f', long)]
     pub(crate) force: bool,
-    /// Limit for each call to the cluster (e.g. 5s, 500ms, 1m)
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = timeout_value)]
-    pub(crate) request_timeout: std::time::Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -663,8 +696,9 @@ pub(crate) struct AddArgs {
     /// User name (default: the cluster ARN)
     #[arg(long, value_name = "USER")]
     pub(crate) user_alias: Option<String>,
-    /// Kubeconfig file to write (default: KUBECONFIG's rules, then ~/.kube/config)
-    #[arg(long, value_name = "PATH")]
+    /// Kubeconfig file to write: the global `--kubeconfig` (default: KUBECONFIG's rules, then
+    /// ~/.kube/config)
+    #[arg(skip)]
     pub(crate) kubeconfig: Option<String>,
     /// Proxy URL written into the cluster entry
     #[arg(long, value_name = "URL")]
@@ -672,6 +706,10 @@ pub(crate) struct AddArgs {
     /// Which command the user entry runs for credentials
     #[arg(long, value_enum, default_value = "kctx")]
     pub(crate) exec: ExecCommand,
+    /// The command written into kctx exec entries (default: `kctx` when the kctx on PATH is
+    /// this binary, else this binary's absolute path)
+    #[arg(long, value_name = "COMMAND", conflicts_with = "exec")]
+    pub(crate) exec_command: Option<String>,
     /// Print the merged kubeconfig to stdout (with --all: the contexts added, updated,
     /// unchanged and pruned) and write nothing
     #[arg(long)]
@@ -702,10 +740,25 @@ pub(crate) struct CacheClearArgs {
 /// clap's parse errors with the tips that mislead here replaced. clap suggests `-- --flag` to
 /// pass an unknown flag as a value, which is almost never what was meant; it is replaced by
 /// where the options are listed (a close option name that clap finds is kept).
-pub fn friendlier(mut e: clap::Error) -> clap::Error {
+pub(crate) fn friendlier(mut e: clap::Error) -> clap::Error {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if e.kind() == ErrorKind::UnknownArgument {
         e.remove(ContextKind::Suggested);
+        // `--cluster NAME` means the cluster's name: clap's closest spelling is the Outposts id
+        let invalid = match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(s)) => s.clone(),
+            _ => String::new(),
+        };
+        let said = match e.get(ContextKind::SuggestedArg) {
+            Some(ContextValue::String(s)) => s.clone(),
+            _ => String::new(),
+        };
+        if invalid.split('=').next() == Some("--cluster") && said.starts_with("--cluster-id") {
+            e.insert(
+                ContextKind::SuggestedArg,
+                ContextValue::String("--cluster-name".into()),
+            );
+        }
         if e.get(ContextKind::SuggestedArg).is_none() {
             let usage = match e.get(ContextKind::Usage) {
                 Some(ContextValue::StyledStr(s)) => s.to_string(),

@@ -12,8 +12,18 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // Started as kubectx or kubens (a link or a copy): that tool's flags and messages.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // Started as kubectx or kubens (a link or a copy), or asked to be one (`kctx --as=kubectx`,
+    // as `kctx init --aliases` does): that tool's flags and messages.
+    if let Some(tool) = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .and_then(|a| a.strip_prefix("--as="))
+        .filter(|t| matches!(*t, "kubectx" | "kubens"))
+    {
+        let tool = std::ffi::OsString::from(tool);
+        args.splice(0..2, [tool]);
+    }
     let argv0 = args.first().map(std::path::Path::new);
     match argv0.and_then(|a| a.file_name()).and_then(|n| n.to_str()) {
         Some("kubectx") => return kctx::kubectx_main(args),
@@ -30,7 +40,7 @@ fn main() -> ExitCode {
     let mut cmd = kctx::Cli::command();
     let matches = cmd
         .try_get_matches_from_mut(args)
-        .unwrap_or_else(|e| kctx::friendlier(e).exit());
+        .unwrap_or_else(|e| kctx::exit_parse_error(e));
     let cli = kctx::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     kctx::finish(kctx::run(cli))
 }

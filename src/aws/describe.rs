@@ -38,6 +38,7 @@ pub(crate) enum Described {
 fn client(l: &Lookup) -> aws_sdk_eks::Client {
     let mut b = aws_sdk_eks::Config::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(super::http_client())
         .region(Region::new(l.region.clone()))
         .credentials_provider(l.creds.clone())
         .use_fips(l.target.variant.fips)

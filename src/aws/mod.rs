@@ -15,7 +15,6 @@ pub(crate) mod identity;
 pub(crate) mod migrate;
 pub(crate) mod policies;
 pub(crate) mod sso;
-pub(crate) mod sso_status;
 pub mod sts;
 
 use std::path::PathBuf;
@@ -445,11 +444,16 @@ fn explain_credentials_error(
         CredentialsError::ProviderError(_) | CredentialsError::ProviderTimedOut(_)
             if only_imds_left =>
         {
-            anyhow!(
-                "no AWS credentials found: {} (instance metadata: {})",
-                no_credentials_fix(),
-                one_line(&detail)
-            )
+            // under kubectl (which runs the plugin again on each retry) one short line
+            if std::env::var_os("KUBERNETES_EXEC_INFO").is_some() {
+                anyhow!("no AWS credentials found: {}", no_credentials_fix())
+            } else {
+                anyhow!(
+                    "no AWS credentials found: {} (instance metadata: {})",
+                    no_credentials_fix(),
+                    one_line(&detail)
+                )
+            }
         }
         // a profile that names a missing source_profile (or another broken chain link)
         CredentialsError::CredentialsNotLoaded(_)

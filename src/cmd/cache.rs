@@ -32,6 +32,8 @@ fn list(cache: &Cache, now: SystemTime) {
         "EXPIRES",
     ]
     .map(String::from)];
+    // an entry minted without --region or AWS_REGION took its profile's region
+    let profiles = crate::aws::Profiles::load(None).ok();
     for (key, entry) in cache.entries() {
         let short = key[..key.len().min(12)].to_owned();
         let Some(e) = entry else {
@@ -73,7 +75,10 @@ fn list(cache: &Cache, now: SystemTime) {
             short,
             kind.into(),
             s.cluster.clone().unwrap_or_else(|| "-".into()),
-            s.region.clone().unwrap_or_else(|| "-".into()),
+            s.region
+                .clone()
+                .or_else(|| profile_region(profiles.as_ref(), s.profile.as_deref()))
+                .unwrap_or_else(|| "-".into()),
             who,
             expires,
         ]);
@@ -149,4 +154,11 @@ fn clear(cache: &Cache, now: SystemTime, all: bool, cluster: Option<&str>) -> Re
         }
     }
     Ok(())
+}
+
+/// The region the config file gives `profile` (`default` when none is named).
+fn profile_region(p: Option<&crate::aws::Profiles>, profile: Option<&str>) -> Option<String> {
+    p?.get_of(profile.unwrap_or("default"), "region")
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
 }

@@ -122,7 +122,112 @@ impl EnvCompleter for KctxBash {
     }
 }
 
-const SHELLS: Shells<'static> = Shells(&[&KctxBash, &Zsh, &Fish, &Powershell, &Elvish]);
+/// A shell's completer with one rule of kctx's: options (and clap's `--`) are offered only
+/// when the word being completed starts with `-`. So a Tab where no name fits inserts
+/// nothing, a positional slot that is full offers nothing, and `kctx use <Tab><Tab>` lists
+/// contexts, not `--help`.
+pub(crate) struct NamesFirst {
+    inner: &'static dyn EnvCompleter,
+    /// Candidates one per line with an optional `\t`help (fish, elvish, powershell), rather
+    /// than separated by `_CLAP_IFS` (bash, zsh).
+    by_lines: bool,
+}
+
+impl NamesFirst {
+    /// The word being completed: at `_CLAP_COMPLETE_INDEX` for bash and zsh, the last
+    /// otherwise (as clap_complete's adapters read it).
+    fn current_word(&self, args: &[OsString]) -> String {
+        let at = if self.by_lines {
+            args.len().saturating_sub(1)
+        } else {
+            std::env::var("_CLAP_COMPLETE_INDEX")
+                .ok()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or_default()
+        };
+        args.get(at)
+            .map(|w| w.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// `out` without the candidates that start with `-` (`sep` between candidates, or one per
+/// line with `\t`help).
+pub(crate) fn without_options(out: &str, sep: Option<&str>) -> String {
+    match sep {
+        Some(sep) => out
+            .split(sep)
+            .filter(|c| !c.is_empty() && !c.starts_with('-'))
+            .collect::<Vec<_>>()
+            .join(sep),
+        None => out
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('-'))
+            .map(|l| format!("{l}\n"))
+            .collect(),
+    }
+}
+
+impl EnvCompleter for NamesFirst {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn is(&self, name: &str) -> bool {
+        self.inner.is(name)
+    }
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> Result<(), std::io::Error> {
+        self.inner
+            .write_registration(var, name, bin, completer, buf)
+    }
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> Result<(), std::io::Error> {
+        let word = self.current_word(&args);
+        let mut raw = Vec::new();
+        self.inner
+            .write_complete(cmd, args, current_dir, &mut raw)?;
+        if word.starts_with('-') {
+            return buf.write_all(&raw);
+        }
+        let ifs = std::env::var("_CLAP_IFS").ok();
+        let sep = (!self.by_lines).then(|| ifs.as_deref().unwrap_or("\n"));
+        buf.write_all(without_options(&String::from_utf8_lossy(&raw), sep).as_bytes())
+    }
+}
+
+const SHELLS: Shells<'static> = Shells(&[
+    &NamesFirst {
+        inner: &KctxBash,
+        by_lines: false,
+    },
+    &NamesFirst {
+        inner: &Zsh,
+        by_lines: false,
+    },
+    &NamesFirst {
+        inner: &Fish,
+        by_lines: true,
+    },
+    &NamesFirst {
+        inner: &Powershell,
+        by_lines: true,
+    },
+    &NamesFirst {
+        inner: &Elvish,
+        by_lines: true,
+    },
+]);
 
 /// Answers a completion request when `KCTX_COMPLETE` is set (and exits); otherwise returns.
 /// A completion never prints diagnostics: stderr goes to /dev/null while it runs.
@@ -154,5 +259,22 @@ impl Run for CompletionsArgs {
         let mut out = std::io::stdout().lock();
         shell.write_registration(COMPLETE_VAR, "kctx", "kctx", "kctx", &mut out)?;
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn options_are_dropped_unless_the_word_asks_for_them() {
+        use super::without_options;
+        assert_eq!(
+            without_options("dev\x0b--help\x0bprod\x0b--", Some("\x0b")),
+            "dev\x0bprod"
+        );
+        assert_eq!(without_options("--\x0b--color", Some("\x0b")), "");
+        assert_eq!(
+            without_options("dev\tmy cluster\n--help\tPrint help\n-c\nprod\n", None),
+            "dev\tmy cluster\nprod\n"
+        );
     }
 }

@@ -12,6 +12,17 @@ use crate::session::{self, Saved, Syntax};
 impl Run for EnvArgs {
     fn run(&self) -> Result<ExitCode> {
         let syntax = Syntax::detect(self.shell.as_deref());
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            // typed without eval: the exports would only be printed
+            eprintln!(
+                "kctx: note: these exports change nothing until the shell evaluates them: {}",
+                if matches!(syntax, Syntax::Fish) {
+                    "kctx env … | source"
+                } else {
+                    "eval \"$(kctx env …)\""
+                }
+            );
+        }
         if self.off {
             let Some(s) = session::current() else {
                 bail!("this shell is not isolated by kctx (KUBECONFIG is not a kctx session file)");

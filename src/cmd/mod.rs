@@ -16,6 +16,7 @@ mod discover;
 mod doctor;
 mod env;
 mod exec;
+mod init;
 pub(crate) mod kubectx;
 pub(crate) mod kubens;
 mod list;
@@ -59,7 +60,8 @@ pub fn finish(result: Result<ExitCode>) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!(
-                "kctx: error: {}",
+                "kctx: {} {}",
+                error_label(),
                 crate::report::one_line(&format!("{e:#}"))
             );
             ExitCode::FAILURE
@@ -67,12 +69,57 @@ pub fn finish(result: Result<ExitCode>) -> ExitCode {
     }
 }
 
+/// `error:`, red and bold when stderr takes colour (as clap colours its own).
+fn error_label() -> &'static str {
+    if ui::stderr_color() {
+        "\x1b[1;31merror:\x1b[0m"
+    } else {
+        "error:"
+    }
+}
+
+/// A command line clap refused, printed in kctx's one style (`kctx: error: …`, coloured as
+/// kctx's other errors), and the process ended with clap's exit code; `--help` and
+/// `--version` print as clap prints them.
+pub fn exit_parse_error(e: clap::Error) -> ! {
+    let e = crate::cli::friendlier(e);
+    if !e.use_stderr() {
+        e.exit()
+    }
+    let styled = e.render();
+    let text = if ui::stderr_color() {
+        styled.ansi().to_string()
+    } else {
+        styled.to_string()
+    };
+    eprint!("kctx: {text}");
+    std::process::exit(e.exit_code())
+}
+
 pub(crate) trait Run {
     fn run(&self) -> Result<ExitCode>;
 }
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(mut cli: Cli) -> Result<ExitCode> {
     ui::init_color(cli.color);
+    if let Some(d) = cli.request_timeout {
+        crate::cli::set_request_timeout(d);
+    }
+    if let Some(k) = cli.kubeconfig.take() {
+        match &mut cli.command {
+            // add writes to the file named (reading the others as before); doctor checks
+            // the files named
+            Some(Command::Add(a)) => a.kubeconfig = Some(k),
+            Some(Command::Doctor(d)) => d.kubeconfig = Some(k),
+            // everything else reads and writes it as kubectl does: instead of KUBECONFIG
+            _ => {
+                if k.is_empty() {
+                    anyhow::bail!("--kubeconfig: empty file name");
+                }
+                std::env::set_var("KUBECONFIG", crate::paths::expand_tilde(&k));
+            }
+        }
+    }
     if cli.current {
         return list::current();
     }
@@ -113,6 +160,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Some(Command::Login(a)) => a.run(),
         Some(Command::Logout(a)) => a.run(),
         Some(Command::Doctor(a)) => a.run(),
+        Some(Command::Init(a)) => a.run(),
         Some(Command::Version) => {
             println!("kctx {}", crate::cli::VERSION);
             Ok(ExitCode::SUCCESS)

@@ -90,7 +90,8 @@ impl Run for NsArgs {
 impl NsArgs {
     /// Checks that `ns` exists in the cluster of `ctx` (GET the namespace).
     fn check(&self, m: &Merged, ctx: &str, ns: &str) -> Result<()> {
-        let cluster = kube::connect(m, ctx, self.request_timeout)?;
+        let cluster = kube::connect(m, ctx, crate::cli::request_timeout())
+            .map_err(|e| anyhow!("{e:#} (--force sets the namespace without checking)"))?;
         match cluster.namespace_exists(ns) {
             Ok(true) => Ok(()),
             Ok(false) => {
@@ -119,7 +120,7 @@ impl NsArgs {
 
     /// No argument: the cluster's namespaces, picked on a terminal, listed otherwise.
     fn list_or_pick(&self, m: &Merged, ctx: &str, now: Option<&str>) -> Result<ExitCode> {
-        let cluster = kube::connect(m, ctx, self.request_timeout)?;
+        let cluster = kube::connect(m, ctx, crate::cli::request_timeout())?;
         let names = cluster.namespaces().map_err(|e| match e {
             CallError::Status { code: 403, .. } => anyhow!(
                 "this identity may not list namespaces in context {ctx:?}; `kctx ns NAME` sets one without listing"

@@ -9,20 +9,32 @@ use anyhow::{bail, Context, Result};
 use crate::cli::ColorChoice;
 
 static COLOR: OnceLock<bool> = OnceLock::new();
+static CHOICE: OnceLock<ColorChoice> = OnceLock::new();
 
 /// Decides colour once: `--color always|never`, else a terminal on stdout, `NO_COLOR` unset or
 /// empty (no-color.org), and `TERM` not `dumb`.
 pub(crate) fn init_color(choice: ColorChoice) {
-    let on = match choice {
+    let _ = CHOICE.set(choice);
+    let _ = COLOR.set(wants_color(choice, std::io::stdout().is_terminal()));
+}
+
+/// `--color` for a stream that is (or is not) a terminal.
+fn wants_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stdout().is_terminal()
+            terminal
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
-    };
-    let _ = COLOR.set(on);
+    }
+}
+
+/// Whether messages on stderr are coloured: the same rule, for stderr.
+pub(crate) fn stderr_color() -> bool {
+    let choice = CHOICE.get().copied().unwrap_or(ColorChoice::Auto);
+    wants_color(choice, std::io::stderr().is_terminal())
 }
 
 pub(crate) fn color() -> bool {
@@ -175,12 +187,16 @@ fn pick_builtin(prompt: &str, items: &[String], current: Option<&str>) -> Result
     // SIGINT for the picker's lifetime, and restore the cursor and the disposition ourselves.
     // SAFETY: changing a signal disposition; no handler code runs.
     let old = unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    // Ctrl-C leaves dialoguer's list drawn (Esc clears it): make room for the prompt and the
+    // list first (so drawing never scrolls), remember where it starts, and clear from there
+    let rows = 1 + items.len().min(PICKER_ROWS);
+    let _ = reserve_rows(rows);
     let shown: Vec<String> = items.iter().map(|it| safe(it).into_owned()).collect();
     let res = dialoguer::FuzzySelect::new()
         .with_prompt(prompt)
         .items(&shown)
         .default(default)
-        .max_length(20)
+        .max_length(PICKER_ROWS)
         .interact_opt();
     let _ = console_show_cursor();
     // SAFETY: restoring the previous disposition.
@@ -190,9 +206,30 @@ fn pick_builtin(prompt: &str, items: &[String], current: Option<&str>) -> Result
     match res {
         Ok(Some(i)) => Ok(Some(items[i].clone())),
         Ok(None) => Ok(None),
-        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => Ok(None),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+            let _ = clear_from_saved();
+            Ok(None)
+        }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The most names the built-in picker shows at once.
+const PICKER_ROWS: usize = 20;
+
+/// Scrolls `rows` lines into view below the cursor, goes back, and saves the cursor there.
+fn reserve_rows(rows: usize) -> std::io::Result<()> {
+    let mut err = std::io::stderr();
+    err.write_all("\n".repeat(rows).as_bytes())?;
+    write!(err, "\x1b[{rows}A\x1b7")?;
+    err.flush()
+}
+
+/// Back to the saved cursor, and everything below it cleared.
+fn clear_from_saved() -> std::io::Result<()> {
+    let mut err = std::io::stderr();
+    err.write_all(b"\x1b8\x1b[J")?;
+    err.flush()
 }
 
 /// Shows the terminal cursor again (the picker hides it while drawing).

@@ -96,7 +96,7 @@ impl Run for WhoamiArgs {
         };
         // the cluster side
         let k8s: Option<Result<UserInfo, anyhow::Error>> = (!self.no_cluster).then(|| {
-            let cluster = kube::connect(&merged, &name, self.request_timeout)?;
+            let cluster = kube::connect(&merged, &name, crate::cli::request_timeout())?;
             cluster
                 .whoami()
                 .map_err(|e| cluster.explain("asking who this identity is (SelfSubjectReview)", &e))

@@ -211,19 +211,10 @@ fn list_and_item(
     Ok(Some(seq))
 }
 
-/// Applies `ops` to a file: the new text (None when nothing changes).
-pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
-    use anyhow::anyhow;
+/// An entry without a name (kubectl reads it as "") is read, never changed: which one an
+/// edit of "" means cannot be told.
+fn refuse_unnamed(file: &KubeFile, ops: &[Op]) -> anyhow::Result<()> {
     let p = file.path.display();
-    if file.doc.extra_documents {
-        anyhow::bail!(
-            "{p} holds more than one YAML document; kubectl reads only the first and would drop the rest, so kctx will not edit it (move the others to their own files)"
-        );
-    }
-    let doc = &file.doc;
-    let root = file.root();
-    let mut ed = Editor::new(doc);
-    let mut new_entries: [Vec<Value>; 3] = Default::default();
     // an entry without a name (kubectl reads it as "") is read, never changed: which one an
     // edit of "" means cannot be told
     if !file.unnamed.is_empty() {
@@ -262,6 +253,23 @@ pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
             );
         }
     }
+    Ok(())
+}
+
+/// Applies `ops` to a file: the new text (None when nothing changes).
+pub fn apply(file: &KubeFile, ops: &[Op]) -> anyhow::Result<Option<Edited>> {
+    use anyhow::anyhow;
+    let p = file.path.display();
+    if file.doc.extra_documents {
+        anyhow::bail!(
+            "{p} holds more than one YAML document; kubectl reads only the first and would drop the rest, so kctx will not edit it (move the others to their own files)"
+        );
+    }
+    let doc = &file.doc;
+    let root = file.root();
+    let mut ed = Editor::new(doc);
+    let mut new_entries: [Vec<Value>; 3] = Default::default();
+    refuse_unnamed(file, ops)?;
     let gone = |kind: Kind, name: &str| {
         anyhow!(
             "{p}: no {} named {name:?}",

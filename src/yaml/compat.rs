@@ -23,8 +23,6 @@
 
 use std::borrow::Cow;
 
-use super::document::SyntaxError;
-
 /// How a file's bytes were encoded (kept, so that an edited file is written back alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoding {
@@ -110,6 +108,24 @@ fn refused(c: char) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+/// Where a parse failed, for a one-line message.
+#[derive(Debug, Clone)]
+pub(crate) struct SyntaxError {
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid YAML at line {} column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
 }
 
 /// A refusal at byte `pos` of `text`, as a line and column.

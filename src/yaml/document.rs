@@ -350,23 +350,7 @@ fn is_timestamp(s: &str) -> bool {
     false
 }
 
-/// Where a parse failed, for a one-line message.
-#[derive(Debug, Clone)]
-pub(crate) struct SyntaxError {
-    pub(crate) line: usize,
-    pub(crate) column: usize,
-    pub(crate) message: String,
-}
-
-impl std::fmt::Display for SyntaxError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "invalid YAML at line {} column {}: {}",
-            self.line, self.column, self.message
-        )
-    }
-}
+pub(crate) use super::compat::SyntaxError;
 
 /// A parsed document (the first of the file; see `extra_documents`).
 #[derive(Debug)]

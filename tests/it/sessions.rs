@@ -345,8 +345,14 @@ fn stale_session_files_are_removed_and_library_edits_say_so() {
     // another host's or container's file (another scope): its pid means nothing here
     let other = format!("{:08x}", u32::from_str_radix(&scope, 16).unwrap() ^ 1);
     let foreign = dir.join(format!("{dead}.f0f0f0f0.{other}.yaml"));
-    for p in [&stale, &stale_old_name, &live, &foreign] {
+    let young = dir.join(format!("{dead}.0badf00d.{scope}.yaml"));
+    for p in [&stale, &stale_old_name, &live, &foreign, &young] {
         std::fs::write(p, "apiVersion: v1\n").unwrap();
+    }
+    // unused for more than a week (a shell handed the file by `eval` may still use a younger
+    // one: nothing shows that it does)
+    for p in [&stale, &stale_old_name, &live, &foreign] {
+        age(p);
     }
     let k = || {
         let mut c = h.kctx();
@@ -463,11 +469,31 @@ fn a_file_made_by_env_follows_the_shell_that_evaluates_it() {
         let name = Path::new(file).file_name().unwrap().to_string_lossy();
         assert!(name.starts_with(&format!("{pid}.")), "{subst}: {out}");
         assert!(out.contains("\nKEPT"), "{subst}: {out}");
-        // the inner shell has exited: the next session cleans its file up
+        // the inner shell has exited, but a shell it handed the file to may still use it:
+        // the next session leaves it until it has gone unused for a week
+        ok(h.kctx()
+            .env("KUBECONFIG", &cfg)
+            .env("PATH", path_with_kctx(&h))
+            .args(["exec", "beta", "--", "true"]));
+        assert!(
+            Path::new(file).exists(),
+            "{subst}: {file} removed while young"
+        );
+        age(Path::new(file));
         ok(h.kctx()
             .env("KUBECONFIG", &cfg)
             .env("PATH", path_with_kctx(&h))
             .args(["exec", "beta", "--", "true"]));
         assert!(!Path::new(file).exists(), "{subst}: {file} left behind");
     }
+}
+
+/// Sets a file's access and modification times to eight days ago.
+fn age(p: &Path) {
+    let st = Command::new("touch")
+        .args(["-d", "8 days ago"])
+        .arg(p)
+        .status()
+        .unwrap();
+    assert!(st.success());
 }

@@ -1180,18 +1180,35 @@ fn an_assumed_role_whose_source_profile_signs_in_through_the_session() {
     w.expire_token();
     w.reset_calls();
     let mut c = w.kctx();
-    c.env("AWS_ENDPOINT_URL_STS", moto())
-        .args(["token", "--cluster-name", "alpha", "--profile", "chained"]);
+    c.env("AWS_ENDPOINT_URL_STS", moto()).args([
+        "token",
+        "--cluster-name",
+        "alpha",
+        "--profile",
+        "chained",
+    ]);
     let out = w.ok(&mut c);
     exec_credential(&out);
-    assert_eq!(w.calls(), ["CreateToken", "GetRoleCredentials"], "kctx renewed, the SDK signed");
-    assert!(!moto_assumed(role).is_empty(), "the role was assumed in moto");
+    assert_eq!(
+        w.calls(),
+        ["CreateToken", "GetRoleCredentials"],
+        "kctx renewed, the SDK signed"
+    );
+    assert!(
+        !moto_assumed(role).is_empty(),
+        "the role was assumed in moto"
+    );
     // revoked, not interactive: one line naming the profile and the session's login
     w.expire_token();
     w.control(json!({"revoke_refresh_tokens": true}));
     let mut c = w.kctx();
-    c.env("AWS_ENDPOINT_URL_STS", moto())
-        .args(["token", "--cluster-name", "beta", "--profile", "chained"]);
+    c.env("AWS_ENDPOINT_URL_STS", moto()).args([
+        "token",
+        "--cluster-name",
+        "beta",
+        "--profile",
+        "chained",
+    ]);
     let o = w.run(&mut c);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);

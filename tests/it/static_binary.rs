@@ -48,7 +48,8 @@ fn in_an_empty_root_it_mints_tokens_and_adds_clusters_from_moto_by_host_name() {
     let name = unique("chroot");
     create_cluster(&name, "us-west-2");
     let chroot = |args: &[&str]| {
-        let mut c = Command::new("chroot");
+        // env_clear() empties the PATH the program is looked up in: name it whole
+        let mut c = Command::new(chroot_bin());
         c.arg(&root)
             .arg("/kctx")
             .args(args)
@@ -73,4 +74,14 @@ fn in_an_empty_root_it_mints_tokens_and_adds_clusters_from_moto_by_host_name() {
         cfg.contains("command: kctx") || cfg.contains("command: /kctx"),
         "{cfg}"
     );
+}
+
+/// Where `chroot` is (coreutils puts it in /usr/sbin, which a test's PATH may lack).
+fn chroot_bin() -> std::path::PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/usr/bin".into(), "/sbin".into()])
+        .map(|d| d.join("chroot"))
+        .find(|p| p.is_file())
+        .expect("chroot (coreutils)")
 }

@@ -191,6 +191,10 @@ fn ctrl_c_in_the_picker_restores_the_cursor() {
     let hidden = out.rfind("\x1b[?25l").expect("the picker hides the cursor");
     let shown = out.rfind("\x1b[?25h").expect("the cursor comes back");
     assert!(shown > hidden, "the cursor was left hidden: {out:?}");
+    // the list is cleared, as Esc clears it: back to where the picker began, screen cleared
+    let drawn = out.rfind("sandbox").expect("the list was drawn");
+    let cleared = out.rfind("\x1b8\x1b[J").expect("Ctrl-C clears the list");
+    assert!(cleared > drawn, "{out:?}");
     assert_eq!(current(&cfg).as_deref(), Some("a"), "nothing switched");
     // Esc too, and Enter picks
     let (_, code) = in_pty(&h, &cfg, &[], &[], b"\x1b");
@@ -562,4 +566,20 @@ fn access_errors_show_the_endpoint_and_status_and_named_clusters_take_the_contex
     );
     assert!(!e.contains("unexpected token"), "{e}");
     assert_eq!(e.lines().count(), 1, "{e}");
+}
+
+#[test]
+fn env_typed_without_eval_says_how_to_use_it() {
+    let h = Home::new();
+    let cfg = kubeconfig(&h, &["a", "b"], "a");
+    let (out, code) = in_pty(&h, &cfg, &["env", "b", "--shell", "bash"], &[], b"");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("change nothing until the shell evaluates them")
+            && out.contains("eval \"$(kctx env"),
+        "{out}"
+    );
+    // piped into eval: no note
+    let o = run(k(&h, &cfg).args(["env", "b", "--shell", "bash"]));
+    assert!(!stderr(&o).contains("evaluates"), "{}", stderr(&o));
 }

@@ -350,17 +350,17 @@ def main():
                 for k in ("all", signed_region):
                     in_flight[k] = in_flight.get(k, 0) + 1
                     state["max_in_flight"][k] = max(state["max_in_flight"].get(k, 0), in_flight[k])
-            try:
-                if state.get("latency_ms"):
-                    time.sleep(state["latency_ms"] / 1000)
-                self._answer(method, u, body, signed_region)
-            finally:
-                with lock:
-                    for k in ("all", signed_region):
-                        in_flight[k] -= 1
+            if state.get("latency_ms"):
+                time.sleep(state["latency_ms"] / 1000)
+            self._answer(method, u, body, signed_region)
 
         def _answer(self, method, u, body, signed_region):
             with lock:
+                # the request is no longer in flight once its answer is decided: counted down
+                # before the answer is written, as the client may send its next request the
+                # moment it has read this one
+                for k in ("all", signed_region):
+                    in_flight[k] -= 1
                 try:
                     op, code, out = handle(method, u.path, urllib.parse.parse_qs(u.query), body, signed_region)
                     state["calls"].append(op)

@@ -29,6 +29,7 @@ pub(crate) const REGISTERED_REDIRECT: &str = "http://127.0.0.1/oauth/callback";
 pub(crate) fn client(region: &str) -> aws_sdk_ssooidc::Client {
     let mut b = aws_sdk_ssooidc::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(crate::aws::http_client())
         .region(Region::new(region.to_owned()))
         .timeout_config(crate::aws::bounded_timeouts());
     if let Some(url) = crate::aws::endpoint_override("SSO_OIDC") {

@@ -25,6 +25,7 @@ const PAGE_SIZE: i32 = 100;
 pub(crate) fn client(region: &str) -> aws_sdk_sso::Client {
     let mut b = aws_sdk_sso::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(crate::aws::http_client())
         .region(Region::new(region.to_owned()))
         .timeout_config(crate::aws::bounded_timeouts());
     if let Some(url) = crate::aws::endpoint_override("SSO") {

@@ -388,7 +388,7 @@ impl Run for CanIArgs {
         let cluster = match facts.as_ref().map(|f| &f.reach) {
             Ok(Ok(c)) => c,
             _ => {
-                own = kube::connect(&m, &ctx, self.aws_auth.request_timeout)?;
+                own = kube::connect(&m, &ctx, crate::cli::request_timeout())?;
                 &own
             }
         };

@@ -272,7 +272,7 @@ impl Facts {
         let needs_aws_auth = access.mode.reads_aws_auth() && entry.is_none();
         let reach = if r.speaks_for_caller || (needs_aws_auth && a.aws_auth.aws_auth_file.is_none())
         {
-            super::reach(&r, a.aws_auth.request_timeout)
+            super::reach(&r, crate::cli::request_timeout())
         } else {
             Err("not needed".into())
         };

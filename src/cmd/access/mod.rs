@@ -380,7 +380,7 @@ fn list(
     }
     let aws_auth = mode.reads_aws_auth().then(|| {
         let cluster = match &a.aws_auth_file {
-            None => reach(&r, a.request_timeout),
+            None => reach(&r, crate::cli::request_timeout()),
             Some(_) => Err(String::new()),
         };
         read_aws_auth(&r, a, &cluster)

@@ -18,9 +18,32 @@ use crate::yaml::emit::{self, Style};
 
 impl Run for AddArgs {
     fn run(&self) -> Result<ExitCode> {
-        if self.all {
-            return all::run(self);
+        if let Some(c) = &self.exec_command {
+            if c.trim().is_empty() {
+                bail!("--exec-command: empty command");
+            }
+            let _ = EXEC_COMMAND.set(c.clone());
         }
+        let code = if self.all {
+            all::run(self)?
+        } else {
+            self.add_one()?
+        };
+        if self.exec == ExecCommand::Kctx && !self.dry_run && self.exec_command.is_none() {
+            let c = kctx_command();
+            if c.starts_with('/') {
+                eprintln!("note: the user entries run kctx by its path, {c}, as no `kctx` on PATH is this binary: kubectl stops working if it moves. Put kctx on PATH and add again, or pass --exec-command kctx");
+            }
+        }
+        Ok(code)
+    }
+}
+
+/// `--exec-command`: the command exec entries run instead of [`kctx_command`]'s choice.
+static EXEC_COMMAND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+impl AddArgs {
+    fn add_one(&self) -> Result<ExitCode> {
         let s = &self.scope;
         if s.profiles.len() > 1 || s.regions.len() > 1 || s.all_profiles || s.all_regions {
             bail!("several profiles or regions are searched only with --all (kctx add --all …, or kctx discover …); one cluster takes one --profile and one --region");
@@ -197,12 +220,13 @@ fn shared_user_note(file: &KubeFile, entries: &Entries) -> Option<String> {
         )
     };
     Some(format!(
-        "user {user:?} changed from {} to {}; context{} {} use{} it too and now sign with it",
+        "user {user:?} changed from {} to {}; context{} {} {} it too and now {} with it",
         who(&old),
         who(new),
         if others.len() == 1 { "" } else { "s" },
         others.join(", "),
-        if others.len() == 1 { "s" } else { "" }
+        if others.len() == 1 { "uses" } else { "use" },
+        if others.len() == 1 { "signs" } else { "sign" }
     ))
 }
 
@@ -428,8 +452,12 @@ pub(crate) fn kctx_exec(
     obj(json!({"apiVersion": V1BETA1, "args": args, "command": command}))
 }
 
-/// `kctx` when the `kctx` found on PATH is this very binary, else this binary's absolute path.
+/// `--exec-command` when given; else `kctx` when the `kctx` found on PATH is this very
+/// binary, else this binary's absolute path.
 pub(crate) fn kctx_command() -> String {
+    if let Some(c) = EXEC_COMMAND.get() {
+        return c.clone();
+    }
     let me = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok());

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::aws::describe::Described;
-use crate::aws::sso_status::{SsoLogin, SsoStatus};
 use crate::exec_credential::{V1ALPHA1, V1BETA1};
 use crate::kubeconfig::kuberc::{Kuberc, Policy};
 use crate::kubeconfig::{closest, EksExec, Kind, KubeFile, Merged};
@@ -125,6 +124,29 @@ pub(crate) struct AwsFacts {
     pub(crate) files: String,
     /// For each profile an EKS exec names that logs in with SSO: how, and the token's state.
     pub(crate) sso: BTreeMap<String, (SsoLogin, SsoStatus)>,
+}
+
+/// How an IAM Identity Center session stands in the token cache (from
+/// [`crate::aws::sso::cache::status`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SsoStatus {
+    /// A token that has not expired.
+    Valid,
+    /// Expired, but its refresh token and client registration renew it without a sign-in.
+    Refreshable,
+    /// Expired (at this time, as the cache writes it) and nothing to renew it with.
+    Expired(String),
+    /// No cached token (never logged in, logged out, or an unreadable cache file).
+    Missing,
+}
+
+/// What a profile signs in with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SsoLogin {
+    /// `sso_session = NAME` and its `[sso-session NAME]` section.
+    Session(String),
+    /// A legacy profile with `sso_start_url` of its own.
+    Legacy { profile: String, start_url: String },
 }
 
 /// What EKS said about the cluster of one context (`--online`).

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::checks::{command_key, AwsFacts, Facts, OnlineResult};
+use super::checks::{SsoLogin, SsoStatus};
 use crate::aws::describe::{self, Described, Lookup};
-use crate::aws::{self, sso_status, Profiles};
+use crate::aws::{self, sso, Profiles};
 use crate::kubeconfig::{kuberc, EksExec, Kind, Merged};
 
 /// The facts besides the kubeconfig files and the online answers.
@@ -136,8 +137,26 @@ fn aws_facts(used: &BTreeSet<String>, notes: &mut Vec<String>) -> AwsFacts {
     };
     let mut sso = BTreeMap::new();
     for name in used {
-        if let Some(login) = sso_status::login_of(&p, name) {
-            let status = sso_status::status(login.cache_key());
+        if let Some(s) = sso::config::of_profile(&p, name)
+            .ok()
+            .flatten()
+            .or_else(|| sso::config::chain_session(&p, name))
+        {
+            let login = match (&s.name, &s.profile) {
+                (Some(n), _) => SsoLogin::Session(n.clone()),
+                (None, p) => SsoLogin::Legacy {
+                    profile: p.clone().unwrap_or_else(|| name.clone()),
+                    start_url: s.start_url.clone(),
+                },
+            };
+            let status = match sso::cache::status(s.id(), std::time::SystemTime::now()) {
+                sso::cache::Status::Valid { .. } => SsoStatus::Valid,
+                sso::cache::Status::Refreshable { .. } => SsoStatus::Refreshable,
+                sso::cache::Status::Expired { expires_at } => {
+                    SsoStatus::Expired(crate::exec_credential::rfc3339(expires_at))
+                }
+                sso::cache::Status::Missing => SsoStatus::Missing,
+            };
             sso.insert(name.clone(), (login, status));
         }
     }

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The hot paths against the process floor (issue 25), paired with /bin/true in the same
+# hyperfine run, and beside the previous build when KCTX_PREV names its binary:
+#   - `kctx token` from a warm cache            target <= 1.3x /bin/true
+#   - `kctx prompt` on a shared 2,000-context kubeconfig, warm   target <= 2x /bin/true
+#   - page faults and system calls of the warm token (perf or /usr/bin/time; strace -c)
+#   - peak RSS at 20,000 contexts for list, use, ns --force and completion, on the
+#     update-kubeconfig layout and on a dense one       target <= 3x the file
+#
+#   scripts/bench_hotpaths.sh
+#   KCTX_PREV=/path/to/old/kctx BENCH_RUNS=2000 scripts/bench_hotpaths.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+command -v hyperfine >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
+command -v strace >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq strace >/dev/null; }
+[ -n "${KCTX_BIN:-}" ] || cargo build --release --locked -q
+KCTX=${KCTX_BIN:-$PWD/target/release/kctx}
+PREV=${KCTX_PREV:-}
+RUNS=${BENCH_RUNS:-1000}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export HOME=$work/home KCTX_CACHE_DIR=$work/cache AWS_EC2_METADATA_DISABLED=true
+mkdir -p "$HOME"
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+export AWS_REGION=us-west-2
+
+median() { # median of a hyperfine export, ms, by command name
+  python3 -c 'import json,sys,statistics
+d=json.load(open(sys.argv[1]))
+for r in d["results"]:
+    if r["command"]==sys.argv[2]: print("%.3f" % (statistics.median(r["times"])*1000))' "$1" "$2"
+}
+
+echo "== warm token and prompt against /bin/true ($(nproc) cores, $RUNS runs each, medians) =="
+"$KCTX" token --cluster-name bench >/dev/null
+[ -n "$PREV" ] && KCTX_CACHE_DIR=$work/cache-prev "$PREV" token --cluster-name bench >/dev/null
+python3 scripts/gen_kubeconfig.py 2000 "$work/k2000.yaml"
+args=(-n true /bin/true -n token "$KCTX token --cluster-name bench")
+[ -n "$PREV" ] && args+=(-n token-prev "env KCTX_CACHE_DIR=$work/cache-prev $PREV token --cluster-name bench")
+hyperfine -N --style none --warmup 50 --runs "$RUNS" --export-json "$work/token.json" "${args[@]}" >/dev/null
+"$KCTX" prompt >/dev/null 2>&1 || true
+KUBECONFIG=$work/k2000.yaml "$KCTX" prompt >/dev/null
+args=(-n true /bin/true -n prompt "$KCTX prompt")
+[ -n "$PREV" ] && args+=(-n prompt-prev "$PREV prompt")
+sleep 0.2 # the memo is used once the file has been still for 100 ms
+KUBECONFIG=$work/k2000.yaml hyperfine -N --style none --warmup 20 --runs "$RUNS" \
+  --export-json "$work/prompt.json" "${args[@]}" >/dev/null
+t=$(median "$work/token.json" true); k=$(median "$work/token.json" token)
+p=$(median "$work/prompt.json" prompt); pt=$(median "$work/prompt.json" true)
+printf '%-46s %9s %9s %8s %s\n' "" "kctx" "/bin/true" "ratio" "target"
+printf '%-46s %7s ms %6s ms %7.2fx %s\n' "kctx token (warm cache)" "$k" "$t" "$(awk "BEGIN{print $k/$t}")" "<= 1.3x"
+printf '%-46s %7s ms %6s ms %7.2fx %s\n' "kctx prompt (shared, 2,000 contexts)" "$p" "$pt" "$(awk "BEGIN{print $p/$pt}")" "<= 2x"
+if [ -n "$PREV" ]; then
+  kp=$(median "$work/token.json" token-prev); pp=$(median "$work/prompt.json" prompt-prev)
+  printf '%-46s %7s ms %6s ms %7.2fx %s\n' "previous build: token (warm cache)" "$kp" "$t" "$(awk "BEGIN{print $kp/$t}")" ""
+  printf '%-46s %7s ms %6s ms %7.2fx %s\n' "previous build: prompt (shared, 2,000)" "$pp" "$pt" "$(awk "BEGIN{print $pp/$pt}")" ""
+fi
+
+echo
+echo "== where the warm token's cost goes =="
+faults() { /usr/bin/time -f '%R' "$@" 2>&1 >/dev/null | tail -n1; }
+printf '%-34s %6s page faults (minor)\n' "/bin/true" "$(faults /bin/true)"
+printf '%-34s %6s\n' "kctx token (warm)" "$(faults "$KCTX" token --cluster-name bench)"
+[ -n "$PREV" ] && printf '%-34s %6s\n' "previous build" "$(KCTX_CACHE_DIR=$work/cache-prev faults "$PREV" token --cluster-name bench)"
+syscalls() { strace -f -c -o "$work/strace.out" "$@" >/dev/null 2>&1; awk '/total/ {print $(NF-1)}' "$work/strace.out"; }
+printf '%-34s %6s system calls\n' "/bin/true" "$(syscalls /bin/true)"
+printf '%-34s %6s\n' "kctx token (warm)" "$(syscalls "$KCTX" token --cluster-name bench)"
+[ -n "$PREV" ] && printf '%-34s %6s\n' "previous build" "$(KCTX_CACHE_DIR=$work/cache-prev syscalls "$PREV" token --cluster-name bench)"
+strace -c -o "$work/strace.out" "$KCTX" token --cluster-name bench >/dev/null 2>&1
+echo "kctx token's system calls by kind:"
+awk 'NR>2 && !/total/ && !/^-/ {printf "  %-16s %s\n", $NF, $(NF-2)}' "$work/strace.out" | sort -k2 -nr | head -12
+
+echo
+echo "== peak RSS at 20,000 contexts (KiB; ratio to the file) =="
+maxrss() { local m=0 v; for _ in 1 2 3; do
+    /usr/bin/time -o "$work/time.out" -f '%M' "$@" >/dev/null 2>&1 || true
+    v=$(tail -n1 "$work/time.out"); [ "$v" -gt "$m" ] && m=$v; done; echo "$m"; }
+printf '%-10s %8s %-12s %14s %14s %14s %14s\n' layout "file" "" list use "ns --force" completion
+for layout in update-kubeconfig dense; do
+  flag=""; [ "$layout" = dense ] && flag=--dense
+  python3 scripts/gen_kubeconfig.py 20000 "$work/base.yaml" $flag
+  f=$work/k.yaml; cp "$work/base.yaml" "$f"
+  size=$(( $(stat -c %s "$f") / 1024 ))
+  second=$(python3 -c 'import sys,re
+names=[l.split("name: ",1)[1].strip() for l in open(sys.argv[1]) if l.startswith("- name: ")]
+print(names[len(names)//2])' "$f")
+  for bin in "$KCTX" ${PREV:+"$PREV"}; do
+    l=$(KUBECONFIG=$f maxrss "$bin" list -o name)
+    cp "$work/base.yaml" "$f"; u=$(KUBECONFIG=$f maxrss "$bin" use "$second")
+    cp "$work/base.yaml" "$f"; n=$(KUBECONFIG=$f maxrss "$bin" ns --force web)
+    c=$(KUBECONFIG=$f KCTX_COMPLETE=bash _CLAP_IFS=' ' _CLAP_COMPLETE_INDEX=2 maxrss "$bin" -- kctx use x1)
+    r() { echo "$1 ($(awk "BEGIN{printf \"%.2f\", $1/$size}")x)"; }
+    who=kctx; [ "$bin" = "$PREV" ] && who=previous
+    printf '%-10s %6s K %-12s %14s %14s %14s %14s\n' "${layout:0:10}" "$size" "$who" "$(r "$l")" "$(r "$u")" "$(r "$n")" "$(r "$c")"
+  done
+done
+echo "target: each <= 3.00x"
