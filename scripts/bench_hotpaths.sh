@@ -63,14 +63,17 @@ faults() { /usr/bin/time -f '%R' "$@" 2>&1 >/dev/null | tail -n1; }
 printf '%-34s %6s page faults (minor)\n' "/bin/true" "$(faults /bin/true)"
 printf '%-34s %6s\n' "kctx token (warm)" "$(faults "$KCTX" token --cluster-name bench)"
 [ -n "$PREV" ] && printf '%-34s %6s\n' "previous build" "$(KCTX_CACHE_DIR=$work/cache-prev faults "$PREV" token --cluster-name bench)"
-syscalls() { strace -f -c -o "$work/strace.out" "$@" >/dev/null 2>&1; awk '/total/ {print $(NF-1)}' "$work/strace.out"; }
+syscalls() { # system calls made, from strace's own log (one line each)
+  strace -f -o "$work/st.log" "$@" >/dev/null 2>&1
+  grep -Evc '^[0-9]+ +(\+\+\+|---)' "$work/st.log"
+}
 printf '%-34s %6s system calls\n' "/bin/true" "$(syscalls /bin/true)"
 printf '%-34s %6s\n' "kctx token (warm)" "$(syscalls "$KCTX" token --cluster-name bench)"
 [ -n "$PREV" ] && printf '%-34s %6s\n' "previous build" "$(KCTX_CACHE_DIR=$work/cache-prev syscalls "$PREV" token --cluster-name bench)"
-strace -c -o "$work/strace.out" "$KCTX" token --cluster-name bench >/dev/null 2>&1
+syscalls "$KCTX" token --cluster-name bench >/dev/null
 echo "kctx token's system calls by kind:"
-awk 'NR>2 && !/total/ && !/^-/ {printf "  %-16s %s\n", $NF, $(NF-2)}' "$work/strace.out" | sort -k2 -nr | head -12
-
+sed -E 's/^[0-9]+ +//; s/\(.*//' "$work/st.log" | grep -Ev '^(\+\+\+|---)' | sort | uniq -c | sort -nr |
+  awk '{printf "  %-18s %s\n", $2, $1}' | head -14
 echo
 echo "== peak RSS at 20,000 contexts (KiB; ratio to the file) =="
 maxrss() { local m=0 v; for _ in 1 2 3; do

@@ -3,14 +3,17 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub(crate) use crate::token::TokenArgs;
-use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+use clap_complete::engine::{ArgValueCandidates, ArgValueCompleter, CompletionCandidate};
 
-/// Context names for dynamic shell completion (`use`, `rename`, `rm`).
-fn context_candidates() -> Vec<CompletionCandidate> {
+/// Context names for dynamic shell completion (`use`, `rename`, `rm`): those that start with
+/// the word typed, made candidates only then (20,000 candidates cost more than the names).
+fn context_candidates(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_string_lossy();
     let merged = crate::kubeconfig::Merged::load();
     merged
         .names(crate::kubeconfig::Kind::Contexts)
         .into_iter()
+        .filter(|n| n.starts_with(prefix.as_ref()))
         .map(CompletionCandidate::new)
         .collect()
 }
@@ -35,7 +38,7 @@ pub(crate) const VERSION: &str = match option_env!("KCTX_GIT_REV") {
 )]
 pub struct Cli {
     /// Context to switch to (`-`: the previous one); the same as `kctx use CONTEXT`
-    #[arg(value_name = "CONTEXT", add = ArgValueCandidates::new(context_candidates))]
+    #[arg(value_name = "CONTEXT", add = ArgValueCompleter::new(context_candidates))]
     pub(crate) context: Option<String>,
     /// Print the current context
     #[arg(short = 'c', long, conflicts_with_all = ["context", "unset"])]
@@ -49,7 +52,7 @@ pub struct Cli {
         value_name = "CONTEXT",
         num_args = 1..,
         conflicts_with_all = ["context", "current", "unset"],
-        add = ArgValueCandidates::new(context_candidates)
+        add = ArgValueCompleter::new(context_candidates)
     )]
     pub(crate) delete: Vec<String>,
     /// When to colour output: auto (a terminal, unless NO_COLOR is set), always, never
@@ -214,7 +217,7 @@ pub(crate) struct DoctorArgs {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct SessionArgs {
     /// Context (default: the current one)
-    #[arg(add = ArgValueCandidates::new(context_candidates))]
+    #[arg(add = ArgValueCompleter::new(context_candidates))]
     pub(crate) context: Option<String>,
     /// Namespace for the session (the context's otherwise)
     #[arg(short = 'n', long, value_name = "NS")]
@@ -257,7 +260,7 @@ pub(crate) enum ReportFormat {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct WhoamiArgs {
     /// Context whose credentials to use (default: the current context)
-    #[arg(long, add = ArgValueCandidates::new(context_candidates))]
+    #[arg(long, add = ArgValueCompleter::new(context_candidates))]
     pub(crate) context: Option<String>,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value = "text")]
@@ -272,7 +275,7 @@ pub(crate) struct WhoamiArgs {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct AccessTarget {
     /// Context to take the cluster, region and credentials from (default: the current context)
-    #[arg(long, add = ArgValueCandidates::new(context_candidates))]
+    #[arg(long, add = ArgValueCompleter::new(context_candidates))]
     pub(crate) context: Option<String>,
     /// AWS region (overrides the context's)
     #[arg(long)]
@@ -487,14 +490,14 @@ pub(crate) struct ListArgs {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct UseArgs {
     /// Context to switch to, or `-` for the previous one (none: pick one on a terminal)
-    #[arg(add = ArgValueCandidates::new(context_candidates))]
+    #[arg(add = ArgValueCompleter::new(context_candidates))]
     pub(crate) name: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
 pub(crate) struct RenameArgs {
     /// Context to rename (`.` = the current one), or NEW=OLD
-    #[arg(value_name = "OLD|NEW=OLD", add = ArgValueCandidates::new(context_candidates))]
+    #[arg(value_name = "OLD|NEW=OLD", add = ArgValueCompleter::new(context_candidates))]
     pub(crate) old: String,
     /// New name (not with NEW=OLD)
     pub(crate) new: Option<String>,
@@ -503,7 +506,7 @@ pub(crate) struct RenameArgs {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct RmArgs {
     /// Contexts to remove (`.` = the current one)
-    #[arg(required = true, add = ArgValueCandidates::new(context_candidates))]
+    #[arg(required = true, add = ArgValueCompleter::new(context_candidates))]
     pub(crate) names: Vec<String>,
     /// Keep the cluster and user entries even when no other context uses them
     #[arg(long)]

@@ -220,7 +220,9 @@ pub(crate) fn clean_stale(dir: &PrivateDir, ours: &str) -> usize {
     let mut n = 0;
     for name in candidates {
         let path = dir.path().join(&name);
-        if open.contains(&path) {
+        // /proc's links name the real path; the session directory may be reached through a
+        // symlink (a /home that links to /var/home)
+        if open.contains(&path) || path.canonicalize().is_ok_and(|real| open.contains(&real)) {
             continue;
         }
         if dir.remove(&name).is_ok() {

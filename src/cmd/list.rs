@@ -98,10 +98,10 @@ fn wide(rows: &[super::contexts::Row]) -> String {
         table.push([
             if r.current { "*".into() } else { String::new() },
             ui::safe(&r.name).into_owned(),
-            shown_cluster,
-            dash(r.namespace.as_deref()),
-            dash(user),
-            dash(who.as_deref()),
+            ui::safe(&shown_cluster).into_owned(),
+            ui::safe(&dash(r.namespace.as_deref())).into_owned(),
+            ui::safe(&dash(user)).into_owned(),
+            ui::safe(&dash(who.as_deref())).into_owned(),
         ]);
     }
     super::render_table(&table)

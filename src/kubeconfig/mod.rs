@@ -165,6 +165,11 @@ impl Transaction {
                 let real = fsutil::resolve_symlinks(&crate::paths::absolute(&p))
                     .map(|r| crate::paths::absolute(&r))
                     .unwrap_or_else(|_| crate::paths::absolute(&p));
+                // a symlinked directory on the way (`~/linkdir/config`) names the same file
+                let real = match (real.parent().map(Path::canonicalize), real.file_name()) {
+                    (Some(Ok(dir)), Some(name)) => dir.join(name),
+                    _ => real,
+                };
                 (real, p)
             })
             .collect();

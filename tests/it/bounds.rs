@@ -569,4 +569,11 @@ fn names_with_escape_sequences_are_shown_escaped_on_a_terminal() {
     assert!(!screen.contains("\u{1b}]0;"), "{screen:?}");
     // piped, for scripts: the name itself
     assert_eq!(ok(h.kctx().arg("list")), "evil\u{1b}]0;pwned\u{7}\n");
+    // every column of the wide table, on a terminal or not
+    let wide = ok(h.kctx().args(["list", "-o", "wide"]));
+    assert!(
+        wide.contains("evil\\x1b]0;pwned\\x07") && wide.contains("n\\x1b[31m"),
+        "{wide:?}"
+    );
+    assert!(!wide.contains('\u{1b}'), "{wide:?}");
 }

@@ -12,9 +12,10 @@
 //! - What the identity may do is asked of the cluster: SelfSubjectAccessReview (as `kubectl
 //!   auth can-i`) for the common resources of the namespace and for nodes and namespaces, and
 //!   SelfSubjectRulesReview (as `kubectl auth can-i --list`) for the rules, carried in
-//!   `-o json`. The summary comes from the access reviews because EKS's access policies are
-//!   checked by a webhook that the rules review cannot list (EKS User Guide, "Associate access
-//!   policies": `kubectl auth can-i --list` does not show them).
+//!   `-o json`. The rules review settles what it lists; access reviews ask for the rest,
+//!   because EKS's access policies are checked by a webhook that the rules review cannot list
+//!   (EKS User Guide, "Associate access policies": `kubectl auth can-i --list` does not show
+//!   them), so an incomplete review's noes are not trusted ([`settled`]).
 //! - Exit codes: 0 granted (by EKS's rules or the cluster's answer), 3 the cluster refuses the
 //!   identity (401, or EKS's rules say it will), 4 authenticated but granted nothing, 1 when
 //!   nothing decides (the cluster cannot be reached and EKS's rules depend on what it holds).
@@ -534,7 +535,7 @@ pub(super) fn verdict(i: &Inputs<'_>) -> Judged {
                     i.creator_admin != Some(false),
                 ),
                 EksSays::Refused { text, .. } => (
-                    format!("EKS's rules would refuse this identity ({text}), yet the cluster authenticates it ({by}): something kctx cannot see admits it (an access entry made moments ago, another authenticator)"),
+                    format!("EKS's rules would refuse this identity ({}), yet the cluster authenticates it ({by}): something kctx cannot see admits it (an access entry made moments ago, another authenticator)", text.replace(": kubectl will get Unauthorized", "")),
                     false,
                     false,
                 ),
@@ -1013,7 +1014,9 @@ mod tests {
         // API mode, no entry, yet authenticated: said, not called Unauthorized
         let j = verdict(&inputs(AuthMode::Api, None, &dev));
         assert!(
-            j.verdict.contains("yet the cluster authenticates it") && !j.creator,
+            j.verdict.contains("yet the cluster authenticates it")
+                && !j.verdict.contains("Unauthorized")
+                && !j.creator,
             "{j:?}"
         );
     }
