@@ -66,6 +66,36 @@ fn global_flags_work_before_and_after_the_subcommand() {
         Some("a"),
         "KUBECONFIG's file untouched"
     );
+    // doctor checks the file named, on either side
+    for args in [
+        vec![
+            "--kubeconfig",
+            other.to_str().unwrap(),
+            "doctor",
+            "-o",
+            "json",
+        ],
+        vec![
+            "doctor",
+            "-o",
+            "json",
+            "--kubeconfig",
+            other.to_str().unwrap(),
+        ],
+    ] {
+        let o = run(k(&h, &cfg).args(&args));
+        let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let files: Vec<&str> = j["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["file"].as_str())
+            .collect();
+        assert!(
+            !files.is_empty() && files.iter().all(|f| *f == other.to_str().unwrap()),
+            "{args:?}: {j}"
+        );
+    }
     // --request-timeout before the subcommand, and checked
     ok(k(&h, &cfg).args(["--request-timeout", "2s", "ns", "-c"]));
     let o = run(k(&h, &cfg).args(["ns", "-c", "--request-timeout", "soon"]));
