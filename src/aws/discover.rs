@@ -442,28 +442,19 @@ fn refused(code: &str) -> bool {
     )
 }
 
-/// One line for an SDK error: a service's `Code: message`, else the error chain.
+/// One line for an SDK error ([`super::sdk_error_line`]), saying when the code means the
+/// profile's credentials are refused.
 fn error_line<
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 >(
     e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> String {
-    match e
-        .as_service_error()
-        .and_then(|s| s.code().map(|c| (c, s.message())))
-    {
-        Some((code, message)) => {
-            format!(
-                "{code}: {}{}",
-                crate::report::one_line(message.unwrap_or("(no message)")),
-                if refused(code) {
-                    " (the profile's credentials are not accepted)"
-                } else {
-                    ""
-                }
-            )
-        }
-        None => crate::report::one_line(&crate::report::error_chain(e)),
+    let line = super::sdk_error_line(e);
+    let code = e.as_service_error().and_then(|s| s.code());
+    if code.is_some_and(refused) {
+        format!("{line} (the profile's credentials are not accepted)")
+    } else {
+        line
     }
 }
 

@@ -499,6 +499,26 @@ pub(crate) fn eks_endpoint_shown(region: &str) -> String {
     )
 }
 
+/// One line for a failed SDK call: the service's `Code: message`, else the transport's error
+/// chain (a 403 outside a service's model still carries its code).
+pub(crate) fn sdk_error_line<E>(
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match e
+        .as_service_error()
+        .and_then(|s| s.code().map(|c| (c, s.message())))
+    {
+        Some((code, msg)) => format!(
+            "{code}: {}",
+            crate::report::one_line(msg.unwrap_or("(no message)"))
+        ),
+        None => crate::report::one_line(&crate::report::error_chain(e)),
+    }
+}
+
 /// Following `nextToken` with bounds: a token seen before, more than [`Pages::MAX`] pages, or
 /// more than [`Pages::DEADLINE`] in all is an error — a service (or a double) that loops or
 /// never ends a list must not keep kctx forever.

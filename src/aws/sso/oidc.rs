@@ -340,7 +340,7 @@ pub(crate) async fn refresh(
     }
 }
 
-/// One line for a failed call: the service's code and message, else the transport's error.
+/// One line for a failed call, named `sso-oidc:OPERATION` ([`crate::aws::sdk_error_line`]).
 fn call_error<E>(
     op: &str,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
@@ -348,19 +348,7 @@ fn call_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    match e
-        .as_service_error()
-        .and_then(|s| s.code().map(|c| (c, s.message())))
-    {
-        Some((code, msg)) => anyhow!(
-            "sso-oidc:{op}: {code}: {}",
-            crate::report::one_line(msg.unwrap_or("(no message)"))
-        ),
-        None => anyhow!(
-            "sso-oidc:{op}: {}",
-            crate::report::one_line(&crate::report::error_chain(e))
-        ),
-    }
+    anyhow!("sso-oidc:{op}: {}", crate::aws::sdk_error_line(e))
 }
 
 /// Runs `fut` on `rt`, failing with `what` when it does not finish by `deadline`.

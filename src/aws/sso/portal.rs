@@ -211,6 +211,8 @@ pub(crate) fn unauthorized(e: &anyhow::Error) -> bool {
     format!("{e:#}").contains("UnauthorizedException")
 }
 
+/// One line for a failed call ([`crate::aws::sdk_error_line`]; the portal's 403 "No access"
+/// is not in its model, but the SDK still reads its code).
 fn call_error<E>(
     op: &str,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
@@ -218,20 +220,7 @@ fn call_error<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    // the portal's 403 "No access" is not in its model: the SDK still reads its code
-    match e
-        .as_service_error()
-        .and_then(|s| s.code().map(|c| (c, s.message())))
-    {
-        Some((code, msg)) => anyhow!(
-            "sso:{op}: {code}: {}",
-            crate::report::one_line(msg.unwrap_or("(no message)"))
-        ),
-        None => anyhow!(
-            "sso:{op}: {}",
-            crate::report::one_line(&crate::report::error_chain(e))
-        ),
-    }
+    anyhow!("sso:{op}: {}", crate::aws::sdk_error_line(e))
 }
 
 #[cfg(test)]
