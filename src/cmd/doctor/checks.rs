@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 
 use crate::aws::describe::Described;
+use crate::aws::sso;
 use crate::exec_credential::{V1ALPHA1, V1BETA1};
 use crate::kubeconfig::kuberc::{Kuberc, Policy};
 use crate::kubeconfig::{closest, EksExec, Kind, KubeFile, Merged};
@@ -123,30 +124,7 @@ pub(crate) struct AwsFacts {
     /// The config and credentials files, as messages name them.
     pub(crate) files: String,
     /// For each profile an EKS exec names that logs in with SSO: how, and the token's state.
-    pub(crate) sso: BTreeMap<String, (SsoLogin, SsoStatus)>,
-}
-
-/// How an IAM Identity Center session stands in the token cache (from
-/// [`crate::aws::sso::cache::status`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SsoStatus {
-    /// A token that has not expired.
-    Valid,
-    /// Expired, but its refresh token and client registration renew it without a sign-in.
-    Refreshable,
-    /// Expired (at this time, as the cache writes it) and nothing to renew it with.
-    Expired(String),
-    /// No cached token (never logged in, logged out, or an unreadable cache file).
-    Missing,
-}
-
-/// What a profile signs in with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SsoLogin {
-    /// `sso_session = NAME` and its `[sso-session NAME]` section.
-    Session(String),
-    /// A legacy profile with `sso_start_url` of its own.
-    Legacy { profile: String, start_url: String },
+    pub(crate) sso: BTreeMap<String, (sso::config::Session, sso::cache::Status)>,
 }
 
 /// What EKS said about the cluster of one context (`--online`).
@@ -352,20 +330,23 @@ fn profile_checks(
         return;
     };
     let state = match status {
-        SsoStatus::Valid | SsoStatus::Refreshable => return,
-        SsoStatus::Expired(at) => format!("its token expired at {at}"),
-        SsoStatus::Missing => "no token is cached (never logged in, or logged out)".to_owned(),
-    };
-    let (session, login_cmd) = match login {
-        SsoLogin::Session(s) => (
-            format!("SSO session {s:?}"),
-            format!("kctx login --sso-session {s}"),
+        sso::cache::Status::Valid { .. } | sso::cache::Status::Refreshable { .. } => return,
+        sso::cache::Status::Expired { expires_at } => format!(
+            "its token expired at {}",
+            crate::exec_credential::rfc3339(*expires_at)
         ),
-        SsoLogin::Legacy { profile: p, .. } => (
-            format!("the SSO login of profile {p:?}"),
-            format!("kctx login --profile {p}"),
+        sso::cache::Status::Missing => {
+            "no token is cached (never logged in, or logged out)".to_owned()
+        }
+    };
+    let session = match (&login.name, &login.profile) {
+        (Some(s), _) => format!("SSO session {s:?}"),
+        (None, p) => format!(
+            "the SSO login of profile {:?}",
+            p.as_deref().unwrap_or(profile)
         ),
     };
+    let login_cmd = login.login_command();
     out.push(at(
         "sso-session-expired",
         Severity::Warning,

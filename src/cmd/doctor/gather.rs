@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::checks::{command_key, AwsFacts, Facts, OnlineResult};
-use super::checks::{SsoLogin, SsoStatus};
 use crate::aws::describe::{self, Described, Lookup};
 use crate::aws::{self, sso, Profiles};
 use crate::kubeconfig::{kuberc, EksExec, Kind, Merged};
@@ -142,22 +141,8 @@ fn aws_facts(used: &BTreeSet<String>, notes: &mut Vec<String>) -> AwsFacts {
             .flatten()
             .or_else(|| sso::config::chain_session(&p, name))
         {
-            let login = match (&s.name, &s.profile) {
-                (Some(n), _) => SsoLogin::Session(n.clone()),
-                (None, p) => SsoLogin::Legacy {
-                    profile: p.clone().unwrap_or_else(|| name.clone()),
-                    start_url: s.start_url.clone(),
-                },
-            };
-            let status = match sso::cache::status(s.id(), std::time::SystemTime::now()) {
-                sso::cache::Status::Valid { .. } => SsoStatus::Valid,
-                sso::cache::Status::Refreshable { .. } => SsoStatus::Refreshable,
-                sso::cache::Status::Expired { expires_at } => {
-                    SsoStatus::Expired(crate::exec_credential::rfc3339(expires_at))
-                }
-                sso::cache::Status::Missing => SsoStatus::Missing,
-            };
-            sso.insert(name.clone(), (login, status));
+            let status = sso::cache::status(s.id(), std::time::SystemTime::now());
+            sso.insert(name.clone(), (s, status));
         }
     }
     AwsFacts {

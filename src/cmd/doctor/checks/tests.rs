@@ -1,8 +1,25 @@
 //! Every code of the catalogue, found (and not found) in hand-made data.
 
 use super::*;
+use crate::aws::sso::cache::Status;
+use crate::aws::sso::config::Session;
 use crate::aws::ClusterInfo;
 use crate::kubeconfig::Loaded;
+
+/// An IAM Identity Center session: named, or a legacy profile's own settings.
+fn session(name: Option<&str>, profile: Option<&str>) -> Session {
+    Session {
+        name: name.map(str::to_owned),
+        profile: profile.map(str::to_owned),
+        start_url: "https://x/start".into(),
+        region: "us-east-1".into(),
+        scopes: Vec::new(),
+    }
+}
+
+fn at(t: &str) -> std::time::SystemTime {
+    crate::aws::sso::cache::parse_time(t).unwrap()
+}
 
 fn merged(files: &[(&str, &str)]) -> Merged {
     Merged {
@@ -45,7 +62,12 @@ fn facts<'a>(m: &'a Merged, online: &'a [OnlineResult]) -> Facts<'a> {
             files: "~/.aws/config and ~/.aws/credentials".into(),
             sso: BTreeMap::from([(
                 "sso".to_owned(),
-                (SsoLogin::Session("corp".into()), SsoStatus::Valid),
+                (
+                    session(Some("corp"), None),
+                    Status::Valid {
+                        expires_at: at("2099-01-01T00:00:00Z"),
+                    },
+                ),
             )]),
         },
         online,
@@ -244,25 +266,22 @@ fn unknown_profiles_and_expired_sso_sessions() {
     let m = merged(&[("/k/config", &CLEAN.replace("value: work", "value: sso"))]);
     let mut f = facts(&m, &[]);
     assert!(decide(&f).is_empty(), "a valid token");
-    f.aws.sso.get_mut("sso").unwrap().1 = SsoStatus::Refreshable;
+    f.aws.sso.get_mut("sso").unwrap().1 = Status::Refreshable {
+        expires_at: at("2025-01-01T00:00:00Z"),
+    };
     assert!(decide(&f).is_empty(), "the SDK refreshes it");
-    f.aws.sso.get_mut("sso").unwrap().1 = SsoStatus::Expired("2025-01-01T00:00:00Z".into());
+    f.aws.sso.get_mut("sso").unwrap().1 = Status::Expired {
+        expires_at: at("2025-01-01T00:00:00Z"),
+    };
     let fs = decide(&f);
     assert_eq!(codes(&fs), ["sso-session-expired"]);
     assert_eq!(
         fs[0].message,
         "its AWS profile \"sso\" signs in through SSO session \"corp\", and its token expired at 2025-01-01T00:00:00Z: run `kctx login --sso-session corp`"
     );
-    f.aws.sso.insert(
-        "sso".into(),
-        (
-            SsoLogin::Legacy {
-                profile: "sso".into(),
-                start_url: "https://x/start".into(),
-            },
-            SsoStatus::Missing,
-        ),
-    );
+    f.aws
+        .sso
+        .insert("sso".into(), (session(None, Some("sso")), Status::Missing));
     let fs = decide(&f);
     assert!(
         fs[0].message.ends_with(
