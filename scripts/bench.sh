@@ -3,6 +3,7 @@
 #   scripts/bench.sh            token benchmarks, then `kctx add` vs update-kubeconfig, the
 #                               kubeconfig benchmarks, and `kctx discover` across 3 x 17
 #   BENCH_RUNS=500 scripts/bench.sh
+#   KCTX_PREV=/path/to/old/kctx scripts/bench.sh   (the hot paths beside that build too)
 # Needs hyperfine (installed from Debian when missing) and, for `add`, moto_server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,11 @@ print()
 print("targets: warm <= 2 ms and >= 300x; --no-cache <= 5 ms and >= 100x; warm peak RSS <= 10 MiB")
 PY
 
+# the hot paths against /bin/true (and the build KCTX_PREV names, when set)
+if [ -x scripts/bench_hotpaths.sh ] && [ "${BENCH_SKIP_HOTPATHS:-}" != 1 ]; then
+  echo
+  KCTX_BIN=$KCTX scripts/bench_hotpaths.sh
+fi
 if [ -x scripts/bench_add.sh ] && [ "${BENCH_SKIP_ADD:-}" != 1 ]; then
   scripts/bench_add.sh
 fi

@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 # the benchmarks run with a scratch HOME; keep the toolchain where it is
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 command -v hyperfine >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }
-cargo build --release --locked -q
-KCTX=$PWD/target/release/kctx
+# KCTX_BIN=/path/to/kctx measures that binary instead of building this tree
+[ -n "${KCTX_BIN:-}" ] || cargo build --release --locked -q
+KCTX=${KCTX_BIN:-$PWD/target/release/kctx}
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &

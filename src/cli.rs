@@ -9,13 +9,12 @@ use clap_complete::engine::{ArgValueCandidates, ArgValueCompleter, CompletionCan
 /// the word typed, made candidates only then (20,000 candidates cost more than the names).
 fn context_candidates(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
     let prefix = current.to_string_lossy();
-    let merged = crate::kubeconfig::Merged::load();
-    merged
-        .names(crate::kubeconfig::Kind::Contexts)
-        .into_iter()
-        .filter(|n| n.starts_with(prefix.as_ref()))
-        .map(CompletionCandidate::new)
-        .collect()
+    // the files are let go before the candidates are made
+    let names = crate::kubeconfig::Merged::load()
+        .names_where(crate::kubeconfig::Kind::Contexts, |n| {
+            n.starts_with(prefix.as_ref())
+        });
+    names.into_iter().map(CompletionCandidate::new).collect()
 }
 
 /// The version, with the git revision the binary was built from when known.

@@ -42,7 +42,7 @@ pub use cli::Cli;
 pub use cmd::kubectx::main as kubectx_main;
 pub use cmd::kubens::main as kubens_main;
 pub use cmd::token::main as token_main;
-pub use cmd::{complete_env, exit_parse_error, finish, run};
+pub use cmd::{complete_env, end_process, exit_parse_error, finish, run, start_process};
 
 // what the integration tests use: the kubeconfig engine, the YAML writer, presigning, the
 // token's timestamps, and per-shell scope and quoting

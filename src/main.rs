@@ -1,17 +1,32 @@
 //! The kctx binary: which tool it is (kctx, or kubectx/kubens by its name), the command line
 //! parsed, the command run, and an error printed as one line with the exit code.
+//!
+//! kubectl runs `kctx token` before every request batch, so start-up is kept at the process
+//! floor (issue 25): the process starts at C's `main`, without Rust's own start-up, which
+//! reads `/proc/self/maps` and installs a stack-overflow handler on an alternate stack (a
+//! dozen system calls and a tenth of a millisecond here). What kctx needs of it is done in
+//! [`kctx::start_process`]; the arguments still come from `std::env::args_os` (glibc hands
+//! them to std before `main`), and [`kctx::end_process`] flushes standard output. A stack
+//! overflow ends the process with SIGSEGV instead of Rust's message. (A test build keeps
+//! Rust's `main`: the test harness needs it; main.rs has no tests of its own.)
+#![cfg_attr(not(test), no_main)]
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-fn main() -> ExitCode {
-    // Die quietly on a closed pipe (`kctx list | head -1`), like other Unix tools, instead of
-    // Rust's default of an error or a panic on the next print.
-    // SAFETY: setting a signal disposition to the default before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    kctx::start_process();
+    kctx::end_process(run())
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // Started as kubectx or kubens (a link or a copy), or asked to be one (`kctx --as=kubectx`,
     // as `kctx init --aliases` does): that tool's flags and messages.

@@ -53,6 +53,43 @@ fn render_table<const N: usize>(rows: &[[String; N]]) -> String {
     out
 }
 
+/// What kctx needs of the start-up Rust's `main` would do (src/main.rs starts kctx without
+/// it: issue 25), done before anything else: file descriptors 0, 1 and 2 open (on
+/// `/dev/null` when the parent closed one, so that no file kctx opens can become its
+/// standard output, as std makes sure), and a closed pipe ending the process quietly
+/// (`kctx list | head -1`), as other Unix tools do, instead of an error on the next print.
+pub fn start_process() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: poll reads and writes the three entries of `fds`; open and signal take valid
+    // arguments; nothing else runs yet (no thread exists).
+    unsafe {
+        let polled = libc::poll(fds.as_mut_ptr(), 3, 0) >= 0;
+        for f in fds {
+            let closed = if polled {
+                f.revents & libc::POLLNVAL != 0
+            } else {
+                libc::fcntl(f.fd, libc::F_GETFD) == -1
+            };
+            // the lowest free descriptor is the closed one
+            if closed && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1 {
+                libc::abort();
+            }
+        }
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Ends the process with `code` (standard output flushed by `std::process::exit`).
+pub fn end_process(code: ExitCode) -> ! {
+    // `ExitCode` keeps its number to itself: found by comparison (it is one byte on Unix)
+    let n = (0..=u8::MAX).find(|n| ExitCode::from(*n) == code);
+    std::process::exit(n.map_or(1, i32::from))
+}
+
 /// A command's result as the process ends: its exit code, or the error printed as one line
 /// (`kctx: error: …`) and exit code 1.
 pub fn finish(result: Result<ExitCode>) -> ExitCode {

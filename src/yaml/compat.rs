@@ -149,34 +149,43 @@ pub(crate) fn error_at(text: &str, pos: usize, message: String) -> SyntaxError {
 pub(crate) fn check_text(text: &str) -> Result<(), SyntaxError> {
     let body = text.strip_prefix('\u{feff}').unwrap_or(text);
     let skip = text.len() - body.len();
-    if let Some((i, why)) = body
-        .char_indices()
-        .find_map(|(i, c)| refused(c).map(|w| (i, w)))
+    // byte by byte (it runs over every kubeconfig read, and printable ASCII is nearly all of
+    // one): only a byte outside tab, line breaks and ' '..='~' is looked at as a character
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while let Some(n) = bytes[i..]
+        .iter()
+        .position(|b| !matches!(b, b'\t' | b'\n' | b'\r' | b' '..=b'~'))
     {
-        return Err(error_at(
-            text,
-            skip + i,
-            format!("{why}; kctx does not read such a file (remove the character)"),
-        ));
-    }
-    let mut pos = skip;
-    // lines end at \n, \r\n or a lone \r, as go-yaml reads them
-    for line in body.split_inclusive(['\n', '\r']) {
-        for (i, c) in line.char_indices() {
-            match c {
-                ' ' | '-' | '?' | ':' => continue,
-                '\t' => {
-                    return Err(error_at(
-                        text,
-                        pos + i,
-                        "a tab in the indentation, which kubectl's YAML reader refuses (indent with spaces)"
-                            .into(),
-                    ))
-                }
-                _ => break,
-            }
+        i += n;
+        let c = body[i..].chars().next().unwrap_or('\0');
+        if let Some(why) = refused(c) {
+            return Err(error_at(
+                text,
+                skip + i,
+                format!("{why}; kctx does not read such a file (remove the character)"),
+            ));
         }
-        pos += line.len();
+        i += c.len_utf8();
+    }
+    // lines end at \n, \r\n or a lone \r, as go-yaml reads them; a line's indentation is what
+    // comes before its first character other than ' ', '-', '?' and ':'
+    let mut indentation = true;
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\n' | b'\r' => indentation = true,
+            _ if !indentation => {}
+            b' ' | b'-' | b'?' | b':' => {}
+            b'\t' => {
+                return Err(error_at(
+                    text,
+                    skip + i,
+                    "a tab in the indentation, which kubectl's YAML reader refuses (indent with spaces)"
+                        .into(),
+                ))
+            }
+            _ => indentation = false,
+        }
     }
     Ok(())
 }
@@ -312,6 +321,54 @@ mod tests {
             "a: é\u{a0}\u{e000}😀\n",
         ] {
             check_text(ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+    }
+
+    /// check_text as first written, a character and a line at a time: the byte-wise one
+    /// must refuse the same texts at the same place.
+    fn check_text_by_chars(text: &str) -> Result<(), usize> {
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let skip = text.len() - body.len();
+        if let Some(i) = body.char_indices().find_map(|(i, c)| refused(c).map(|_| i)) {
+            return Err(skip + i);
+        }
+        let mut pos = skip;
+        for line in body.split_inclusive(['\n', '\r']) {
+            for (i, c) in line.char_indices() {
+                match c {
+                    ' ' | '-' | '?' | ':' => continue,
+                    '\t' => return Err(pos + i),
+                    _ => break,
+                }
+            }
+            pos += line.len();
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn check_text_byte_wise_agrees_with_check_text_by_characters() {
+        let alphabet = [
+            " ", "-", "?", ":", "\t", "\n", "\r", "a", "#", "~", "\u{7f}", "\u{1}", "é", "\u{85}",
+            "\u{a0}", "\u{2028}", "\u{feff}", "\u{fffe}", "😀",
+        ];
+        let mut seed: u64 = 7;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n
+        };
+        for _ in 0..200_000 {
+            let len = next(10);
+            let text: String = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let want = check_text_by_chars(&text);
+            let got = check_text(&text).map_err(|e| (e.line, e.column));
+            let want = want.map_err(|at| {
+                let e = error_at(&text, at, String::new());
+                (e.line, e.column)
+            });
+            assert_eq!(got, want, "{text:?}");
         }
     }
 

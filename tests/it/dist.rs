@@ -91,6 +91,7 @@ fn cargo_package_lists_sources_completions_man_pages_and_licences_without_warnin
         "LICENSE-MIT",
         "LICENSE-APACHE",
         "src/main.rs",
+        "link/hot-functions.txt",
         "src/lib.rs",
         "completions/kctx.bash",
         "completions/kctx.zsh",

@@ -25,6 +25,7 @@ mod hardening;
 mod kubectl_e2e;
 mod kubectx_suites;
 mod newcomer;
+mod process_start;
 mod prompt_memo;
 mod sessions;
 mod sso;
