@@ -7,11 +7,12 @@
 #
 # How: the kctx binary is linked once more without stripping, each hot path is run under
 # valgrind's callgrind (which records every function that runs), and the names are written in
-# the order the paths are listed below (the warm token first). The release binary is relinked
-# as usual at the end.
+# the order the paths are listed below (the warm token first). The stripped release binary is
+# relinked right away, and again by the next `cargo build` once the list has changed.
 #
 #   scripts/hot_functions.sh            # rewrite link/hot-functions.txt
 #   scripts/hot_functions.sh --check    # only say how many of its names the build has
+#   KEEP_SYMBOLS=/tmp/kctx.sym scripts/hot_functions.sh   # also keep the unstripped binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
@@ -22,6 +23,7 @@ trap 'rm -rf "$work"' EXIT
 
 cargo rustc --release --locked -q --bin kctx -- -C strip=none
 cp target/release/kctx "$work/kctx"
+[ -n "${KEEP_SYMBOLS:-}" ] && cp target/release/kctx "$KEEP_SYMBOLS"
 cargo build --release --locked -q # the stripped binary again
 K=$work/kctx
 
