@@ -156,7 +156,7 @@ PY
     python3 scripts/gen_kubeconfig.py "$n" "$work/base.yaml"
     f=$work/k.yaml; cp "$work/base.yaml" "$f"
     rounds=100; [ "$n" -gt 2000 ] && rounds=10
-    second=$(grep -m2 '^- name: ' "$f" | tail -n1 | sed 's/^- name: //')
+    second=$(sed -n '/^contexts:/,/^[^- ]/s/^- name: //p' "$f" | sed -n 2p) # a context's name
     KUBECONFIG=$f ab $rounds "list -o name, $n contexts" "" list -o name
     KUBECONFIG=$f ab $rounds "use NAME, $n contexts" "cp $work/base.yaml $f" use "$second"
     KUBECONFIG=$f KCTX_COMPLETE=bash _CLAP_IFS=' ' _CLAP_COMPLETE_INDEX=2 ab $rounds \

@@ -61,7 +61,7 @@ KUBECONFIG=$work/cfg.yaml "$K" prompt >/dev/null
 sleep 0.3 # the memo is used once the file has been still for 100 ms
 KUBECONFIG=$work/cfg.yaml cg prompt
 for layout in k d; do
-  second=$(grep -m2 '^- name: ' "$work/$layout.yaml" | tail -n1 | sed 's/^- name: //')
+  second=$(sed -n '/^contexts:/,/^[^- ]/s/^- name: //p' "$work/$layout.yaml" | sed -n 2p) # a context's name
   run list -o name
   run list
   run use "$second"
